@@ -1,0 +1,151 @@
+/**
+ * The one error catalog. Every error Rapid raises or answers with has an entry here with a stable
+ * `code` (RAPID_ERR_<AREA>_<WHAT>), the HTTP status it maps to, and a message. Codes never change
+ * meaning once released; docs/errors.md lists every one (test/unit/core/errors.test.ts keeps the
+ * two equal). Match on `code`, never on the message.
+ */
+
+export interface ErrorSpec {
+  readonly code: string;
+  readonly status: number;
+  readonly message: string;
+}
+
+function spec(code: string, status: number, message: string): ErrorSpec {
+  return Object.freeze({ code: `RAPID_ERR_${code}`, status, message });
+}
+
+export const E = Object.freeze({
+  // HTTP/1.1 request framing (src/http1/parser.ts). The parser returns these; it never throws.
+  HTTP1_INVALID_METHOD: spec('HTTP1_INVALID_METHOD', 400, 'Invalid request method'),
+  HTTP1_METHOD_NOT_IMPLEMENTED: spec(
+    'HTTP1_METHOD_NOT_IMPLEMENTED',
+    501,
+    'Request method not implemented',
+  ),
+  HTTP1_INVALID_TARGET: spec('HTTP1_INVALID_TARGET', 400, 'Invalid request target'),
+  HTTP1_URI_TOO_LONG: spec('HTTP1_URI_TOO_LONG', 414, 'Request line too long'),
+  HTTP1_INVALID_REQUEST_LINE: spec('HTTP1_INVALID_REQUEST_LINE', 400, 'Malformed request line'),
+  HTTP1_INVALID_VERSION: spec('HTTP1_INVALID_VERSION', 400, 'Malformed HTTP version'),
+  HTTP1_VERSION_NOT_SUPPORTED: spec(
+    'HTTP1_VERSION_NOT_SUPPORTED',
+    505,
+    'HTTP version not supported',
+  ),
+  HTTP1_INVALID_LINE_ENDING: spec(
+    'HTTP1_INVALID_LINE_ENDING',
+    400,
+    'Line not terminated by CRLF (bare CR or LF)',
+  ),
+  HTTP1_INVALID_HEADER_NAME: spec('HTTP1_INVALID_HEADER_NAME', 400, 'Invalid header field name'),
+  HTTP1_SPACE_BEFORE_COLON: spec(
+    'HTTP1_SPACE_BEFORE_COLON',
+    400,
+    'Whitespace between header field name and colon',
+  ),
+  HTTP1_OBS_FOLD: spec('HTTP1_OBS_FOLD', 400, 'Obsolete line folding in header field'),
+  HTTP1_INVALID_HEADER_VALUE: spec(
+    'HTTP1_INVALID_HEADER_VALUE',
+    400,
+    'Invalid character in header field value',
+  ),
+  HTTP1_HEADERS_TOO_LARGE: spec('HTTP1_HEADERS_TOO_LARGE', 431, 'Request header fields too large'),
+  HTTP1_TOO_MANY_HEADERS: spec('HTTP1_TOO_MANY_HEADERS', 431, 'Too many request header fields'),
+  HTTP1_MISSING_HOST: spec('HTTP1_MISSING_HOST', 400, 'Missing Host header in HTTP/1.1 request'),
+  HTTP1_DUPLICATE_HOST: spec('HTTP1_DUPLICATE_HOST', 400, 'More than one Host header'),
+  HTTP1_INVALID_HOST: spec('HTTP1_INVALID_HOST', 400, 'Invalid Host header'),
+  HTTP1_INVALID_CONTENT_LENGTH: spec(
+    'HTTP1_INVALID_CONTENT_LENGTH',
+    400,
+    'Content-Length is not a non-negative decimal integer',
+  ),
+  HTTP1_CONFLICTING_CONTENT_LENGTH: spec(
+    'HTTP1_CONFLICTING_CONTENT_LENGTH',
+    400,
+    'Conflicting Content-Length values',
+  ),
+  HTTP1_INVALID_TRANSFER_ENCODING: spec(
+    'HTTP1_INVALID_TRANSFER_ENCODING',
+    400,
+    'Transfer-Encoding whose final coding is not chunked',
+  ),
+  HTTP1_UNSUPPORTED_TRANSFER_CODING: spec(
+    'HTTP1_UNSUPPORTED_TRANSFER_CODING',
+    501,
+    'Transfer coding not implemented',
+  ),
+  HTTP1_TE_WITH_CONTENT_LENGTH: spec(
+    'HTTP1_TE_WITH_CONTENT_LENGTH',
+    400,
+    'Both Transfer-Encoding and Content-Length',
+  ),
+  HTTP1_TE_ON_HTTP10: spec('HTTP1_TE_ON_HTTP10', 400, 'Transfer-Encoding in an HTTP/1.0 request'),
+  HTTP1_INVALID_CHUNK_SIZE: spec('HTTP1_INVALID_CHUNK_SIZE', 400, 'Invalid chunk size'),
+  HTTP1_CHUNK_SIZE_OVERFLOW: spec('HTTP1_CHUNK_SIZE_OVERFLOW', 400, 'Chunk size too large'),
+  HTTP1_INVALID_CHUNK_EXTENSION: spec(
+    'HTTP1_INVALID_CHUNK_EXTENSION',
+    400,
+    'Invalid chunk extension',
+  ),
+  HTTP1_INVALID_CHUNK_END: spec('HTTP1_INVALID_CHUNK_END', 400, 'Chunk data not followed by CRLF'),
+  HTTP1_INVALID_TRAILER: spec('HTTP1_INVALID_TRAILER', 400, 'Invalid trailer field'),
+  HTTP1_BODY_TOO_LARGE: spec('HTTP1_BODY_TOO_LARGE', 413, 'Request body too large'),
+  HTTP1_EXPECTATION_FAILED: spec('HTTP1_EXPECTATION_FAILED', 417, 'Expectation not supported'),
+  HTTP1_HEADERS_TIMEOUT: spec('HTTP1_HEADERS_TIMEOUT', 408, 'Request header not received in time'),
+  HTTP1_BODY_TIMEOUT: spec('HTTP1_BODY_TIMEOUT', 408, 'Request body not received in time'),
+  HTTP1_INCOMPLETE_MESSAGE: spec(
+    'HTTP1_INCOMPLETE_MESSAGE',
+    400,
+    'Connection closed before the request was complete',
+  ),
+
+  // Handlers and responses (src/core, src/http1/response.ts).
+  HANDLER_FAILED: spec('HANDLER_FAILED', 500, 'Internal Server Error'),
+  RESPONSE_TIMEOUT: spec('RESPONSE_TIMEOUT', 503, 'The handler did not respond in time'),
+  RESPONSE_ALREADY_SENT: spec('RESPONSE_ALREADY_SENT', 500, 'The response was already sent'),
+  HEADERS_ALREADY_SENT: spec('HEADERS_ALREADY_SENT', 500, 'Headers were already sent'),
+  INVALID_STATUS: spec('INVALID_STATUS', 500, 'Invalid HTTP status code'),
+  INVALID_HEADER: spec('INVALID_HEADER', 500, 'Invalid response header name or value'),
+  BODY_ALREADY_READ: spec('BODY_ALREADY_READ', 500, 'The request body was already consumed'),
+  REQUEST_ABORTED: spec('REQUEST_ABORTED', 400, 'The client closed the connection'),
+  INVALID_JSON_BODY: spec('INVALID_JSON_BODY', 400, 'Request body is not valid JSON'),
+
+  // Server lifecycle (src/server, src/net).
+  SERVER_NOT_LISTENING: spec('SERVER_NOT_LISTENING', 500, 'The server is not listening'),
+  LISTEN_FAILED: spec('LISTEN_FAILED', 500, 'Could not listen on the address'),
+  INVALID_OPTION: spec('INVALID_OPTION', 500, 'Invalid server option'),
+} satisfies Record<string, ErrorSpec>);
+
+export type ErrorKey = keyof typeof E;
+
+/** The error class for everything in the catalog. `instanceof` works across package copies. */
+export class RapidError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+  /** Whether the message may be shown to the client (4xx by default; never for 5xx). */
+  readonly expose: boolean;
+
+  constructor(which: ErrorSpec, detail?: string, options?: { cause?: unknown }) {
+    super(detail ? `${which.message}: ${detail}` : which.message, options);
+    this.name = 'RapidError';
+    this.code = which.code;
+    this.statusCode = which.status;
+    this.expose = which.status < 500;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as { [kRapidError]?: boolean })[kRapidError] === true
+    );
+  }
+}
+
+const kRapidError = Symbol.for('rapid.error');
+Object.defineProperty(RapidError.prototype, kRapidError, { value: true });
+
+/** Every catalog entry, for docs and tests. */
+export function allErrors(): ErrorSpec[] {
+  return Object.values(E);
+}

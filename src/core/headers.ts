@@ -1,0 +1,78 @@
+/**
+ * Response header storage shared by every protocol: parallel arrays (lowercase key, name as
+ * given, value), so the common case of a handful of headers is a short linear scan with no Map
+ * and no per-header object. Set-Cookie and other repeated fields stay separate lines.
+ */
+import { isFieldValue, isToken } from '../util/ascii.js';
+import { E, RapidError } from './errors.js';
+import type { HeaderValue } from './types.js';
+
+export class HeaderList {
+  keys: string[] = [];
+  names: string[] = [];
+  values: string[] = [];
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  indexOf(key: string): number {
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) if (keys[i] === key) return i;
+    return -1;
+  }
+
+  get(name: string): string | undefined {
+    const key = name.toLowerCase();
+    let out: string | undefined;
+    for (let i = 0; i < this.keys.length; i++) {
+      if (this.keys[i] === key)
+        out = out === undefined ? this.values[i] : `${out}, ${this.values[i]}`;
+    }
+    return out;
+  }
+
+  has(name: string): boolean {
+    return this.indexOf(name.toLowerCase()) !== -1;
+  }
+
+  remove(name: string): void {
+    const key = name.toLowerCase();
+    for (let i = this.keys.length - 1; i >= 0; i--) {
+      if (this.keys[i] === key) {
+        this.keys.splice(i, 1);
+        this.names.splice(i, 1);
+        this.values.splice(i, 1);
+      }
+    }
+  }
+
+  set(name: string, value: HeaderValue): void {
+    const key = name.toLowerCase();
+    if (this.keys.length !== 0) this.remove(key);
+    this.append(name, value, key);
+  }
+
+  append(name: string, value: HeaderValue, key = name.toLowerCase()): void {
+    if (!isToken(name)) throw new RapidError(E.INVALID_HEADER, `name ${JSON.stringify(name)}`);
+    if (typeof value === 'string') this.push(key, name, value);
+    else if (typeof value === 'number') this.push(key, name, String(value));
+    else for (const v of value) this.push(key, name, v);
+  }
+
+  private push(key: string, name: string, value: string): void {
+    // Response splitting defence: no CR, LF, NUL or other controls in values (RFC 9110 §5.5).
+    if (!isFieldValue(value)) {
+      throw new RapidError(E.INVALID_HEADER, `value of ${name} contains a control character`);
+    }
+    this.keys.push(key);
+    this.names.push(name);
+    this.values.push(value);
+  }
+
+  clear(): void {
+    this.keys.length = 0;
+    this.names.length = 0;
+    this.values.length = 0;
+  }
+}
