@@ -1,0 +1,817 @@
+/**
+ * Rapid's HTTP/1.1 request parser (RFC 9112), incremental and strict.
+ *
+ * `execute(buf, off)` consumes bytes and returns the offset it reached; `event` says why it
+ * stopped: it needs more input (all bytes consumed), a request head is complete, a body is
+ * complete, or the input is malformed (`error` holds the catalog entry). The parser never throws
+ * and never copies input except the tail of a line that straddles two reads.
+ *
+ * Head lines are found with `indexOf(LF)` (memchr); each line must end in CRLF (a bare LF or CR
+ * is rejected: RFC 9112 §2.2 allows, but does not require, accepting bare LF, and the leniency is
+ * a request-smuggling vector). Byte classes come from lookup tables. Header names are lowercased
+ * and interned through a table of well-known names; values are decoded as latin1 (RFC 9110 §5.5).
+ * Body bytes are handed to `onBody` as views into the input.
+ */
+import { E, type ErrorSpec } from '../core/errors.js';
+import type { Limits } from '../core/types.js';
+import { FIELD_VALUE, TARGET, TOKEN } from '../util/ascii.js';
+import '../util/bytes.js';
+
+/** All input consumed; call execute() again with the next chunk. */
+export const EV_NEED_MORE = 0;
+/** A request head is complete. If `hasBody` is false the request is complete too. */
+export const EV_HEAD = 1;
+/** The body of the current request is complete (`trailers` set for chunked bodies). */
+export const EV_BODY_DONE = 2;
+/** Malformed input: `error` says what; the parser stays in this state. */
+export const EV_ERROR = 3;
+
+// Parser states.
+const S_REQUEST_LINE = 0;
+const S_HEADERS = 1;
+const S_BODY = 2;
+const S_CHUNK_SIZE = 3;
+const S_CHUNK_SIZE_WS = 4;
+const S_CHUNK_EXT_NAME = 5;
+const S_CHUNK_EXT_AFTER_NAME = 6;
+const S_CHUNK_EXT_VALUE_START = 7;
+const S_CHUNK_EXT_TOKEN = 8;
+const S_CHUNK_EXT_QUOTED = 9;
+const S_CHUNK_EXT_QUOTED_ESC = 10;
+const S_CHUNK_EXT_AFTER_VALUE = 11;
+const S_CHUNK_SIZE_LF = 12;
+const S_CHUNK_DATA = 13;
+const S_CHUNK_DATA_CR = 14;
+const S_CHUNK_DATA_LF = 15;
+const S_TRAILERS = 16;
+const S_DEAD = 17;
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HTAB = 9;
+const COLON = 58;
+
+/** Most bytes of chunk extensions on one chunk-size line (extensions are ignored anyway). */
+const MAX_CHUNK_EXT_BYTES = 4096;
+/** Most empty lines tolerated before a request line (RFC 9112 §2.2: "at least one"). */
+const MAX_LEADING_EMPTY_LINES = 8;
+
+/** Target forms (RFC 9112 §3.2). */
+export const FORM_ORIGIN = 0;
+export const FORM_ABSOLUTE = 1;
+export const FORM_AUTHORITY = 2;
+export const FORM_ASTERISK = 3;
+
+const KNOWN_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+]);
+
+/** Well-known header names in the casings clients send, mapped to one interned lowercase string. */
+const HEADER_NAMES = new Map<string, string>();
+for (const name of [
+  'Host',
+  'Connection',
+  'Content-Length',
+  'Content-Type',
+  'Transfer-Encoding',
+  'Accept',
+  'Accept-Encoding',
+  'Accept-Language',
+  'Accept-Charset',
+  'Authorization',
+  'Cache-Control',
+  'Cookie',
+  'Expect',
+  'Forwarded',
+  'If-Match',
+  'If-Modified-Since',
+  'If-None-Match',
+  'If-Range',
+  'If-Unmodified-Since',
+  'Origin',
+  'Pragma',
+  'Range',
+  'Referer',
+  'TE',
+  'Trailer',
+  'Upgrade',
+  'User-Agent',
+  'Keep-Alive',
+  'Sec-WebSocket-Key',
+  'Sec-WebSocket-Version',
+  'Sec-WebSocket-Protocol',
+  'Sec-WebSocket-Extensions',
+  'Sec-Fetch-Site',
+  'Sec-Fetch-Mode',
+  'Sec-Fetch-Dest',
+  'Sec-Fetch-User',
+  'Upgrade-Insecure-Requests',
+  'DNT',
+  'Via',
+  'X-Forwarded-For',
+  'X-Forwarded-Proto',
+  'X-Forwarded-Host',
+  'X-Real-IP',
+  'X-Requested-With',
+  'Priority',
+]) {
+  const lower = name.toLowerCase();
+  HEADER_NAMES.set(name, lower);
+  HEADER_NAMES.set(lower, lower);
+  HEADER_NAMES.set(name.toUpperCase(), lower);
+}
+
+function lowerName(raw: string): string {
+  return HEADER_NAMES.get(raw) ?? raw.toLowerCase();
+}
+
+/** Host header value characters: RFC 3986 reg-name / IP-literal / IPv4 plus ":" port. */
+const HOST_CHAR = new Uint8Array(256);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=:[]")
+  HOST_CHAR[c.charCodeAt(0)] = 1;
+
+function hexValue(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  const l = b | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
+}
+
+export class MessageParser {
+  /** Why the last execute() returned (EV_*). */
+  event = EV_NEED_MORE;
+  /** Set when event is EV_ERROR. */
+  error: ErrorSpec | null = null;
+  /** Receives body bytes (views into the input; copy them to keep them past the call). */
+  onBody: ((chunk: Buffer) => void) | null = null;
+
+  // Results for the current request (valid from EV_HEAD).
+  method = '';
+  url = '';
+  targetForm = FORM_ORIGIN;
+  versionMinor = 1;
+  rawHeaders: string[] = [];
+  /** Host header value, or the authority of an absolute-form target (RFC 9112 §3.2.2). */
+  host = '';
+  /** Body length from Content-Length, -1 for chunked, 0 for none. */
+  contentLength = 0;
+  chunked = false;
+  hasBody = false;
+  keepAlive = true;
+  /** Connection: upgrade together with an Upgrade header (or a CONNECT request). */
+  upgrade = false;
+  expectContinue = false;
+  /** An Expect value other than 100-continue (answer 417). */
+  expectUnsupported = false;
+  trailers: string[] = [];
+  /** Body bytes received so far for the current request. */
+  bodyReceived = 0;
+  /** True while a request has started but not completed (for EOF handling). */
+  inMessage = false;
+
+  private state = S_REQUEST_LINE;
+  private limits: Limits;
+  private carry: Buffer | null = null;
+  private headBytes = 0;
+  private headerCount = 0;
+  private emptyLines = 0;
+  private hostCount = 0;
+  private clSeen = false;
+  private teCodings: string[] | null = null;
+  private connClose = false;
+  private connKeepAlive = false;
+  private connUpgrade = false;
+  private hasUpgradeHeader = false;
+  private remaining = 0;
+  private chunkSize = 0;
+  private chunkDigits = 0;
+  private extBytes = 0;
+
+  constructor(limits: Limits) {
+    this.limits = limits;
+  }
+
+  /** Parse from `buf[off]`. Returns the offset reached; see `event`. */
+  execute(buf: Buffer, off: number): number {
+    for (;;) {
+      switch (this.state) {
+        case S_REQUEST_LINE:
+        case S_HEADERS:
+        case S_TRAILERS:
+          return this.lines(buf, off);
+        case S_BODY: {
+          const n = Math.min(buf.length - off, this.remaining);
+          if (n > 0) {
+            this.remaining -= n;
+            this.bodyReceived += n;
+            if (this.onBody !== null) this.onBody(buf.subarray(off, off + n));
+            off += n;
+          }
+          if (this.remaining === 0) return this.bodyDone(off);
+          this.event = EV_NEED_MORE;
+          return off;
+        }
+        case S_CHUNK_DATA: {
+          const n = Math.min(buf.length - off, this.remaining);
+          if (n > 0) {
+            this.remaining -= n;
+            this.bodyReceived += n;
+            if (this.onBody !== null) this.onBody(buf.subarray(off, off + n));
+            off += n;
+          }
+          if (this.remaining === 0) {
+            this.state = S_CHUNK_DATA_CR;
+            continue;
+          }
+          this.event = EV_NEED_MORE;
+          return off;
+        }
+        case S_DEAD:
+          this.event = EV_ERROR;
+          return off;
+        default:
+          off = this.chunkFraming(buf, off);
+          if (this.state === S_DEAD) return off;
+          if (off >= buf.length && this.state !== S_TRAILERS) {
+            this.event = EV_NEED_MORE;
+            return off;
+          }
+      }
+    }
+  }
+
+  /**
+   * Call at end of input. Returns true when the stream ended cleanly between requests, false
+   * when a request was cut short (RFC 9112 §8: an incomplete message).
+   */
+  finish(): boolean {
+    return !this.inMessage;
+  }
+
+  /** Drop everything: the connection is done with this parser. */
+  kill(): void {
+    this.state = S_DEAD;
+    this.carry = null;
+  }
+
+  private fail(spec: ErrorSpec, off: number): number {
+    this.error = spec;
+    this.event = EV_ERROR;
+    this.state = S_DEAD;
+    this.carry = null;
+    return off;
+  }
+
+  private bodyDone(off: number): number {
+    this.state = S_REQUEST_LINE;
+    this.inMessage = false;
+    this.event = EV_BODY_DONE;
+    return off;
+  }
+
+  /** The line-oriented states: request line, header fields, trailer fields. */
+  private lines(input: Buffer, off: number): number {
+    let buf = input;
+    let pos = off;
+    // Bytes of `buf` before `base` came from the carried partial line, not from `input`.
+    let base = 0;
+    if (this.carry !== null) {
+      const carry = this.carry;
+      this.carry = null;
+      buf = Buffer.allocUnsafe(carry.length + input.length - off);
+      carry.copy(buf, 0);
+      input.copy(buf, carry.length, off);
+      base = carry.length;
+      pos = 0;
+    }
+    // Add to a position in `buf` to get the position in `input`.
+    const delta = base === 0 ? 0 : off - base;
+
+    if (pos < buf.length && this.state === S_REQUEST_LINE) this.inMessage = true;
+    for (;;) {
+      const lf = buf.indexOf(LF, pos);
+      if (lf === -1) {
+        const pending = buf.length - pos;
+        if (this.state === S_REQUEST_LINE) {
+          if (pending > this.limits.maxRequestLineBytes) return this.fail(E.HTTP1_URI_TOO_LONG, 0);
+        } else if (this.headBytes + pending > this.limits.maxHeaderBytes) {
+          return this.fail(E.HTTP1_HEADERS_TOO_LARGE, 0);
+        }
+        if (pending > 0) this.carry = Buffer.from(buf.subarray(pos));
+        this.event = EV_NEED_MORE;
+        return input.length;
+      }
+      if (lf === pos || buf[lf - 1] !== CR)
+        return this.fail(E.HTTP1_INVALID_LINE_ENDING, lf + delta);
+      const end = lf - 1;
+      const next = lf + 1;
+      const lineBytes = next - pos;
+      if (this.state === S_REQUEST_LINE) {
+        if (end === pos) {
+          // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
+          if (++this.emptyLines > MAX_LEADING_EMPTY_LINES) {
+            return this.fail(E.HTTP1_INVALID_REQUEST_LINE, pos + delta);
+          }
+          pos = next;
+          continue;
+        }
+        if (end - pos > this.limits.maxRequestLineBytes)
+          return this.fail(E.HTTP1_URI_TOO_LONG, pos + delta);
+        const err = this.requestLine(buf, pos, end);
+        if (err !== null) return this.fail(err, pos + delta);
+        this.headBytes = lineBytes;
+        this.state = S_HEADERS;
+        pos = next;
+        continue;
+      }
+      this.headBytes += lineBytes;
+      if (this.headBytes > this.limits.maxHeaderBytes) {
+        return this.fail(E.HTTP1_HEADERS_TOO_LARGE, pos + delta);
+      }
+      if (end === pos) {
+        if (this.state === S_TRAILERS) return this.bodyDone(next + delta);
+        const err = this.headComplete();
+        if (err !== null) return this.fail(err, pos + delta);
+        this.event = EV_HEAD;
+        return next + delta;
+      }
+      const err = this.field(buf, pos, end, this.state === S_TRAILERS);
+      if (err !== null) return this.fail(err, pos + delta);
+      pos = next;
+    }
+  }
+
+  private resetMessage(): void {
+    this.rawHeaders = [];
+    this.trailers = [];
+    this.host = '';
+    this.contentLength = 0;
+    this.chunked = false;
+    this.hasBody = false;
+    this.keepAlive = true;
+    this.upgrade = false;
+    this.expectContinue = false;
+    this.expectUnsupported = false;
+    this.bodyReceived = 0;
+    this.headerCount = 0;
+    this.emptyLines = 0;
+    this.hostCount = 0;
+    this.clSeen = false;
+    this.teCodings = null;
+    this.connClose = false;
+    this.connKeepAlive = false;
+    this.connUpgrade = false;
+    this.hasUpgradeHeader = false;
+  }
+
+  /** request-line = method SP request-target SP HTTP-version (RFC 9112 §3). */
+  private requestLine(buf: Buffer, start: number, end: number): ErrorSpec | null {
+    this.resetMessage();
+    let i = start;
+    while (i < end && TOKEN[buf[i]!] === 1) i++;
+    if (i === start || i >= end || buf[i] !== SP) {
+      return i === start || (buf[i] !== SP && i < end)
+        ? E.HTTP1_INVALID_METHOD
+        : E.HTTP1_INVALID_REQUEST_LINE;
+    }
+    const method = methodName(buf, start, i);
+    this.method = method;
+    const ts = ++i;
+    while (i < end && buf[i] !== SP) {
+      if (TARGET[buf[i]!] !== 1) return E.HTTP1_INVALID_TARGET;
+      i++;
+    }
+    if (i === ts) return E.HTTP1_INVALID_REQUEST_LINE;
+    if (i >= end) return E.HTTP1_INVALID_REQUEST_LINE; // HTTP/0.9 style: no version
+    const url = buf.latin1Slice(ts, i);
+    this.url = url;
+    // HTTP-version = "HTTP" "/" DIGIT "." DIGIT, exactly, after a single SP.
+    const v = i + 1;
+    if (
+      end - v !== 8 ||
+      buf[v] !== 0x48 ||
+      buf[v + 1] !== 0x54 ||
+      buf[v + 2] !== 0x54 ||
+      buf[v + 3] !== 0x50 ||
+      buf[v + 4] !== 0x2f ||
+      buf[v + 6] !== 0x2e
+    ) {
+      return E.HTTP1_INVALID_VERSION;
+    }
+    const major = buf[v + 5]! - 0x30;
+    const minor = buf[v + 7]! - 0x30;
+    if (major < 0 || major > 9 || minor < 0 || minor > 9) return E.HTTP1_INVALID_VERSION;
+    // RFC 9110 §6.2: 1.x with x > 1 is served as the highest 1.x we support; other majors 505.
+    if (major !== 1) return E.HTTP1_VERSION_NOT_SUPPORTED;
+    this.versionMinor = minor === 0 ? 0 : 1;
+    if (this.limits.rejectUnknownMethods && !KNOWN_METHODS.has(method)) {
+      return E.HTTP1_METHOD_NOT_IMPLEMENTED;
+    }
+    return this.classifyTarget(method, url);
+  }
+
+  private classifyTarget(method: string, url: string): ErrorSpec | null {
+    const c0 = url.charCodeAt(0);
+    if (method === 'CONNECT') {
+      // authority-form = uri-host ":" port (RFC 9112 §3.2.3), only for CONNECT.
+      const colon = url.lastIndexOf(':');
+      if (c0 === 0x2f || colon <= 0 || colon === url.length - 1) return E.HTTP1_INVALID_TARGET;
+      for (let k = colon + 1; k < url.length; k++) {
+        const d = url.charCodeAt(k);
+        if (d < 0x30 || d > 0x39) return E.HTTP1_INVALID_TARGET;
+      }
+      if (!validHost(url)) return E.HTTP1_INVALID_TARGET;
+      this.targetForm = FORM_AUTHORITY;
+      this.host = url;
+      return null;
+    }
+    if (c0 === 0x2f) {
+      this.targetForm = FORM_ORIGIN;
+      return null;
+    }
+    if (url === '*') {
+      // asterisk-form only for OPTIONS (RFC 9112 §3.2.4).
+      if (method !== 'OPTIONS') return E.HTTP1_INVALID_TARGET;
+      this.targetForm = FORM_ASTERISK;
+      return null;
+    }
+    // absolute-form: scheme ":" hier-part (RFC 3986 §3); scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+    const colon = url.indexOf(':');
+    if (colon <= 0) return E.HTTP1_INVALID_TARGET;
+    for (let k = 0; k < colon; k++) {
+      const c = url.charCodeAt(k) | 0x20;
+      const alpha = c >= 0x61 && c <= 0x7a;
+      if (
+        k === 0
+          ? !alpha
+          : !(alpha || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e)
+      ) {
+        return E.HTTP1_INVALID_TARGET;
+      }
+    }
+    this.targetForm = FORM_ABSOLUTE;
+    if (url.startsWith('//', colon + 1)) {
+      const as = colon + 3;
+      let ae = as;
+      while (ae < url.length) {
+        const c = url.charCodeAt(ae);
+        if (c === 0x2f || c === 0x3f || c === 0x23) break;
+        ae++;
+      }
+      let authority = url.slice(as, ae);
+      const at = authority.lastIndexOf('@');
+      if (at !== -1) authority = authority.slice(at + 1);
+      this.host = authority;
+    }
+    return null;
+  }
+
+  /** field-line = field-name ":" OWS field-value OWS (RFC 9112 §5). */
+  private field(buf: Buffer, start: number, end: number, trailer: boolean): ErrorSpec | null {
+    const c0 = buf[start]!;
+    // obs-fold (RFC 9112 §5.2) and whitespace before the first field (§2.2): reject.
+    if (c0 === SP || c0 === HTAB) return E.HTTP1_OBS_FOLD;
+    let i = start;
+    while (i < end && TOKEN[buf[i]!] === 1) i++;
+    if (i === end) return E.HTTP1_INVALID_HEADER_NAME;
+    const ch = buf[i];
+    if (ch !== COLON) {
+      // RFC 9112 §5.1: whitespace between name and colon MUST be rejected with 400.
+      return ch === SP || ch === HTAB ? E.HTTP1_SPACE_BEFORE_COLON : E.HTTP1_INVALID_HEADER_NAME;
+    }
+    if (i === start) return E.HTTP1_INVALID_HEADER_NAME;
+    let vs = i + 1;
+    while (vs < end && (buf[vs] === SP || buf[vs] === HTAB)) vs++;
+    let ve = end;
+    while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
+    for (let j = vs; j < ve; j++) {
+      if (FIELD_VALUE[buf[j]!] !== 1) return E.HTTP1_INVALID_HEADER_VALUE;
+    }
+    if (++this.headerCount > this.limits.maxHeaderCount) return E.HTTP1_TOO_MANY_HEADERS;
+    const name = lowerName(buf.latin1Slice(start, i));
+    const value = ve > vs ? buf.latin1Slice(vs, ve) : '';
+    if (trailer) {
+      this.trailers.push(name, value);
+      return null;
+    }
+    this.rawHeaders.push(name, value);
+    switch (name) {
+      case 'host':
+        if (++this.hostCount > 1) return E.HTTP1_DUPLICATE_HOST;
+        if (!validHost(value)) return E.HTTP1_INVALID_HOST;
+        if (this.targetForm === FORM_ORIGIN || this.targetForm === FORM_ASTERISK) this.host = value;
+        return null;
+      case 'content-length':
+        return this.contentLengthField(value);
+      case 'transfer-encoding':
+        return this.transferEncodingField(value);
+      case 'connection':
+        this.connectionField(value);
+        return null;
+      case 'expect':
+        if (value.length === 12 && value.toLowerCase() === '100-continue')
+          this.expectContinue = true;
+        else this.expectUnsupported = true;
+        return null;
+      case 'upgrade':
+        this.hasUpgradeHeader = true;
+        return null;
+      default:
+        return null;
+    }
+  }
+
+  /** Content-Length = 1*DIGIT (RFC 9110 §8.6); repeats must agree. */
+  private contentLengthField(value: string): ErrorSpec | null {
+    if (value.length === 0) return E.HTTP1_INVALID_CONTENT_LENGTH;
+    let n = 0;
+    for (let k = 0; k < value.length; k++) {
+      const d = value.charCodeAt(k) - 0x30;
+      if (d < 0 || d > 9) return E.HTTP1_INVALID_CONTENT_LENGTH;
+      // Clamp: anything this large is over every body limit (413), and stays comparable.
+      n = Math.min(n * 10 + d, Number.MAX_SAFE_INTEGER);
+    }
+    if (this.clSeen && n !== this.contentLength) return E.HTTP1_CONFLICTING_CONTENT_LENGTH;
+    this.clSeen = true;
+    this.contentLength = n;
+    return null;
+  }
+
+  /** Transfer-Encoding = #transfer-coding; checked as a whole in headComplete(). */
+  private transferEncodingField(value: string): ErrorSpec | null {
+    const codings = (this.teCodings ??= []);
+    let s = 0;
+    while (s <= value.length) {
+      let e = value.indexOf(',', s);
+      if (e === -1) e = value.length;
+      let a = s;
+      let b = e;
+      while (a < b && (value.charCodeAt(a) === SP || value.charCodeAt(a) === HTAB)) a++;
+      while (b > a && (value.charCodeAt(b - 1) === SP || value.charCodeAt(b - 1) === HTAB)) b--;
+      if (b > a) {
+        // transfer-coding = token *( OWS ";" OWS transfer-parameter )
+        const semi = value.indexOf(';', a);
+        let tb = semi !== -1 && semi < b ? semi : b;
+        while (tb > a && (value.charCodeAt(tb - 1) === SP || value.charCodeAt(tb - 1) === HTAB))
+          tb--;
+        for (let k = a; k < tb; k++) {
+          const c = value.charCodeAt(k);
+          if (c > 0xff || TOKEN[c] !== 1) return E.HTTP1_INVALID_TRANSFER_ENCODING;
+        }
+        if (tb === a) return E.HTTP1_INVALID_TRANSFER_ENCODING;
+        codings.push(value.slice(a, tb).toLowerCase());
+      }
+      s = e + 1;
+    }
+    return null;
+  }
+
+  private connectionField(value: string): void {
+    let s = 0;
+    while (s <= value.length) {
+      let e = value.indexOf(',', s);
+      if (e === -1) e = value.length;
+      const tok = value.slice(s, e).trim().toLowerCase();
+      if (tok === 'close') this.connClose = true;
+      else if (tok === 'keep-alive') this.connKeepAlive = true;
+      else if (tok === 'upgrade') this.connUpgrade = true;
+      s = e + 1;
+    }
+  }
+
+  /** Framing decisions once all header fields are in (RFC 9112 §6.1, §6.3, §9.3). */
+  private headComplete(): ErrorSpec | null {
+    const http11 = this.versionMinor === 1;
+    if (http11 && this.hostCount === 0) return E.HTTP1_MISSING_HOST;
+    const te = this.teCodings;
+    if (te !== null) {
+      // A sender that is not HTTP/1.1 cannot use chunked; treat TE on 1.0 as an attack (§6.1).
+      if (!http11) return E.HTTP1_TE_ON_HTTP10;
+      // TE with Content-Length is a smuggling attempt; reject rather than pick one (§6.3 item 3).
+      if (this.clSeen) return E.HTTP1_TE_WITH_CONTENT_LENGTH;
+      if (te.length === 0 || te[te.length - 1] !== 'chunked')
+        return E.HTTP1_INVALID_TRANSFER_ENCODING;
+      for (let k = 0; k < te.length - 1; k++) {
+        // chunked applied more than once (§7) is malformed; any other coding we cannot decode.
+        if (te[k] === 'chunked') return E.HTTP1_INVALID_TRANSFER_ENCODING;
+      }
+      if (te.length > 1) return E.HTTP1_UNSUPPORTED_TRANSFER_CODING;
+      this.chunked = true;
+      this.contentLength = -1;
+    }
+    this.keepAlive = http11 ? !this.connClose : this.connKeepAlive && !this.connClose;
+    this.upgrade = this.method === 'CONNECT' || (this.connUpgrade && this.hasUpgradeHeader);
+    if (this.chunked) {
+      this.hasBody = true;
+      this.state = S_CHUNK_SIZE;
+      this.chunkSize = 0;
+      this.chunkDigits = 0;
+    } else if (this.contentLength > 0) {
+      if (this.contentLength > this.limits.maxBodyBytes) return E.HTTP1_BODY_TOO_LARGE;
+      this.hasBody = true;
+      this.remaining = this.contentLength;
+      this.state = S_BODY;
+    } else {
+      this.state = S_REQUEST_LINE;
+      this.inMessage = false;
+    }
+    return null;
+  }
+
+  /**
+   * chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; last-chunk = 1*"0" [ chunk-ext ] CRLF
+   * (RFC 9112 §7.1), byte by byte so any split of the input works without buffering.
+   */
+  private chunkFraming(buf: Buffer, off: number): number {
+    let i = off;
+    const len = buf.length;
+    while (i < len) {
+      const b = buf[i]!;
+      switch (this.state) {
+        case S_CHUNK_SIZE: {
+          const h = hexValue(b);
+          if (h !== -1) {
+            // 2^53 is far beyond any body limit; stop before precision is lost.
+            if (++this.chunkDigits > 13) return this.fail(E.HTTP1_CHUNK_SIZE_OVERFLOW, i);
+            this.chunkSize = this.chunkSize * 16 + h;
+            i++;
+            continue;
+          }
+          if (this.chunkDigits === 0) return this.fail(E.HTTP1_INVALID_CHUNK_SIZE, i);
+          if (b === CR) this.state = S_CHUNK_SIZE_LF;
+          else if (b === 0x3b) {
+            this.extBytes = 0;
+            this.state = S_CHUNK_EXT_NAME;
+            i++;
+            // skip BWS after ";"
+            continue;
+          } else if (b === SP || b === HTAB) this.state = S_CHUNK_SIZE_WS;
+          else return this.fail(E.HTTP1_INVALID_CHUNK_SIZE, i);
+          i++;
+          continue;
+        }
+        case S_CHUNK_SIZE_WS:
+          // BWS before ";" of a chunk-ext (RFC 9112 §7.1.1).
+          if (b === SP || b === HTAB) i++;
+          else if (b === 0x3b) {
+            this.extBytes = 0;
+            this.state = S_CHUNK_EXT_NAME;
+            i++;
+          } else return this.fail(E.HTTP1_INVALID_CHUNK_SIZE, i);
+          continue;
+        case S_CHUNK_EXT_NAME:
+        case S_CHUNK_EXT_AFTER_NAME:
+        case S_CHUNK_EXT_VALUE_START:
+        case S_CHUNK_EXT_TOKEN:
+        case S_CHUNK_EXT_QUOTED:
+        case S_CHUNK_EXT_QUOTED_ESC:
+        case S_CHUNK_EXT_AFTER_VALUE:
+          if (++this.extBytes > MAX_CHUNK_EXT_BYTES)
+            return this.fail(E.HTTP1_INVALID_CHUNK_EXTENSION, i);
+          if (!this.chunkExt(b)) return this.fail(E.HTTP1_INVALID_CHUNK_EXTENSION, i);
+          i++;
+          continue;
+        case S_CHUNK_SIZE_LF:
+          if (b !== LF) return this.fail(E.HTTP1_INVALID_LINE_ENDING, i);
+          i++;
+          if (this.chunkSize === 0) {
+            this.state = S_TRAILERS;
+            this.headBytes = 0;
+            this.headerCount = 0;
+            return i;
+          }
+          if (this.bodyReceived + this.chunkSize > this.limits.maxBodyBytes) {
+            return this.fail(E.HTTP1_BODY_TOO_LARGE, i);
+          }
+          this.remaining = this.chunkSize;
+          this.state = S_CHUNK_DATA;
+          return i;
+        case S_CHUNK_DATA_CR:
+          if (b !== CR) return this.fail(E.HTTP1_INVALID_CHUNK_END, i);
+          this.state = S_CHUNK_DATA_LF;
+          i++;
+          continue;
+        case S_CHUNK_DATA_LF:
+          if (b !== LF) return this.fail(E.HTTP1_INVALID_CHUNK_END, i);
+          this.state = S_CHUNK_SIZE;
+          this.chunkSize = 0;
+          this.chunkDigits = 0;
+          i++;
+          continue;
+        default:
+          return i;
+      }
+    }
+    return i;
+  }
+
+  /**
+   * chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), name a token,
+   * value a token or quoted-string. Extensions are validated and ignored. Returns false on error.
+   */
+  private chunkExt(b: number): boolean {
+    switch (this.state) {
+      case S_CHUNK_EXT_NAME:
+        if (TOKEN[b] === 1) {
+          this.state = S_CHUNK_EXT_AFTER_NAME;
+          return true;
+        }
+        return b === SP || b === HTAB; // BWS before the name
+      case S_CHUNK_EXT_AFTER_NAME:
+        if (TOKEN[b] === 1) return true;
+        return this.afterExtItem(b, true);
+      case S_CHUNK_EXT_VALUE_START:
+        if (b === SP || b === HTAB) return true;
+        if (b === 0x22) {
+          this.state = S_CHUNK_EXT_QUOTED;
+          return true;
+        }
+        if (TOKEN[b] === 1) {
+          this.state = S_CHUNK_EXT_TOKEN;
+          return true;
+        }
+        return false;
+      case S_CHUNK_EXT_TOKEN:
+        if (TOKEN[b] === 1) return true;
+        return this.afterExtItem(b, false);
+      case S_CHUNK_EXT_QUOTED:
+        // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text (RFC 9110 §5.6.4)
+        if (b === 0x22) {
+          this.state = S_CHUNK_EXT_AFTER_VALUE;
+          return true;
+        }
+        if (b === 0x5c) {
+          this.state = S_CHUNK_EXT_QUOTED_ESC;
+          return true;
+        }
+        return FIELD_VALUE[b] === 1;
+      case S_CHUNK_EXT_QUOTED_ESC:
+        this.state = S_CHUNK_EXT_QUOTED;
+        return FIELD_VALUE[b] === 1;
+      case S_CHUNK_EXT_AFTER_VALUE:
+        return this.afterExtItem(b, false);
+      default:
+        return false;
+    }
+  }
+
+  private afterExtItem(b: number, nameOnly: boolean): boolean {
+    if (b === CR) {
+      this.state = S_CHUNK_SIZE_LF;
+      return true;
+    }
+    if (b === 0x3b) {
+      this.state = S_CHUNK_EXT_NAME;
+      return true;
+    }
+    if (b === SP || b === HTAB) {
+      this.state = S_CHUNK_EXT_AFTER_VALUE;
+      return true;
+    }
+    if (nameOnly && b === 0x3d) {
+      this.state = S_CHUNK_EXT_VALUE_START;
+      return true;
+    }
+    return false;
+  }
+}
+
+function methodName(buf: Buffer, s: number, e: number): string {
+  const len = e - s;
+  const c = buf[s];
+  // The common methods without allocating a new string each time.
+  if (len === 3) {
+    if (c === 0x47 && buf[s + 1] === 0x45 && buf[s + 2] === 0x54) return 'GET';
+    if (c === 0x50 && buf[s + 1] === 0x55 && buf[s + 2] === 0x54) return 'PUT';
+  } else if (len === 4) {
+    if (c === 0x50 && buf[s + 1] === 0x4f && buf[s + 2] === 0x53 && buf[s + 3] === 0x54)
+      return 'POST';
+    if (c === 0x48 && buf[s + 1] === 0x45 && buf[s + 2] === 0x41 && buf[s + 3] === 0x44)
+      return 'HEAD';
+  }
+  const m = buf.latin1Slice(s, e);
+  return KNOWN_METHODS.has(m) ? internKnown(m) : m;
+}
+
+const INTERNED = new Map<string, string>([...KNOWN_METHODS].map((m) => [m, m]));
+function internKnown(m: string): string {
+  return INTERNED.get(m) ?? m;
+}
+
+/** Host = uri-host [ ":" port ] (RFC 9110 §7.2); empty allowed. Rejects "/", "?", "@", spaces. */
+export function validHost(value: string): boolean {
+  for (let k = 0; k < value.length; k++) {
+    const c = value.charCodeAt(k);
+    if (c > 0xff || HOST_CHAR[c] !== 1) return false;
+  }
+  return true;
+}
