@@ -110,6 +110,24 @@ export const E = Object.freeze({
   REQUEST_ABORTED: spec('REQUEST_ABORTED', 400, 'The client closed the connection'),
   INVALID_JSON_BODY: spec('INVALID_JSON_BODY', 400, 'Request body is not valid JSON'),
 
+  // Static files (src/features/static). Answers to clients, plus option errors at creation.
+  STATIC_BAD_PATH: spec(
+    'STATIC_BAD_PATH',
+    400,
+    'Bad request path (malformed escape, NUL, control character, backslash or dot segment)',
+  ),
+  STATIC_FORBIDDEN: spec('STATIC_FORBIDDEN', 403, 'Forbidden'),
+  STATIC_NOT_FOUND: spec('STATIC_NOT_FOUND', 404, 'Not Found'),
+  STATIC_METHOD_NOT_ALLOWED: spec('STATIC_METHOD_NOT_ALLOWED', 405, 'Method Not Allowed'),
+  STATIC_PRECONDITION_FAILED: spec('STATIC_PRECONDITION_FAILED', 412, 'Precondition Failed'),
+  STATIC_RANGE_NOT_SATISFIABLE: spec('STATIC_RANGE_NOT_SATISFIABLE', 416, 'Range Not Satisfiable'),
+  STATIC_INVALID_ROOT: spec(
+    'STATIC_INVALID_ROOT',
+    500,
+    'The static document root does not exist or is not a directory',
+  ),
+  STATIC_INVALID_OPTION: spec('STATIC_INVALID_OPTION', 500, 'Invalid static file option'),
+
   // Server lifecycle (src/server, src/net).
   SERVER_NOT_LISTENING: spec('SERVER_NOT_LISTENING', 500, 'The server is not listening'),
   LISTEN_FAILED: spec('LISTEN_FAILED', 500, 'Could not listen on the address'),
