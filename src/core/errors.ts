@@ -128,6 +128,17 @@ export const E = Object.freeze({
   ),
   STATIC_INVALID_OPTION: spec('STATIC_INVALID_OPTION', 500, 'Invalid static file option'),
 
+  // Routing and virtual hosts (src/router). Registration errors are thrown when a route or site
+  // is added; the request-time ones are what the app answers when find() reports a miss.
+  ROUTER_INVALID_PATH: spec('ROUTER_INVALID_PATH', 500, 'Invalid route path pattern'),
+  ROUTER_INVALID_METHOD: spec('ROUTER_INVALID_METHOD', 500, 'Invalid route method'),
+  ROUTER_CONFLICT: spec('ROUTER_CONFLICT', 500, 'Route conflicts with one already registered'),
+  ROUTER_BAD_URL: spec('ROUTER_BAD_URL', 400, 'Malformed percent-encoding in the request path'),
+  ROUTER_NOT_FOUND: spec('ROUTER_NOT_FOUND', 404, 'Not Found'),
+  ROUTER_METHOD_NOT_ALLOWED: spec('ROUTER_METHOD_NOT_ALLOWED', 405, 'Method Not Allowed'),
+  VHOST_INVALID_NAME: spec('VHOST_INVALID_NAME', 500, 'Invalid virtual host name'),
+  VHOST_CONFLICT: spec('VHOST_CONFLICT', 500, 'Virtual host name already registered'),
+
   // Server lifecycle (src/server, src/net).
   SERVER_NOT_LISTENING: spec('SERVER_NOT_LISTENING', 500, 'The server is not listening'),
   LISTEN_FAILED: spec('LISTEN_FAILED', 500, 'Could not listen on the address'),
