@@ -1,0 +1,560 @@
+/**
+ * One HTTP/1.1 connection: the state machine between socket bytes and handler calls.
+ *
+ * - Requests are parsed as bytes arrive and dispatched at once, in order; responses are written
+ *   in request order (pipelining, RFC 9112 §9.3.2): a response that is ready before the ones
+ *   ahead of it waits in `pending` until it reaches the front of `queue`.
+ * - Writes made while a socket read is being processed are batched and leave in one write when
+ *   the read is done; writes made later are batched until the end of the current tick.
+ * - Reading pauses while (a) more than maxPipelinedRequests responses are outstanding, (b) the
+ *   socket's write buffer is over its high-water mark (a client that never reads), or (c) a body
+ *   is not being consumed; it resumes when the reason goes. Memory per connection stays bounded.
+ * - Timeouts are deadlines checked by the registry's sweep (no timer per request).
+ * - After a framing error or `Connection: close`, nothing more is parsed: the response goes out
+ *   with `Connection: close`, the socket is ended, and bytes still arriving are read and dropped
+ *   for a short lingering period so the client can read the response (RFC 9112 §9.6).
+ */
+import type { Socket } from 'node:net';
+import { E, RapidError, type ErrorSpec } from '../core/errors.js';
+import { statusText } from '../core/status.js';
+import type { Handler, Limits, RapidRequest, UpgradeHandler } from '../core/types.js';
+import type { TrackedConnection } from '../net/registry.js';
+import { clock } from '../util/clock.js';
+import { EV_BODY_DONE, EV_HEAD, EV_NEED_MORE, MessageParser } from './parser.js';
+import { H1Request, type BodySource } from './request.js';
+import { H1Response, type ResponseSink } from './response.js';
+import { CONTINUE_100 } from './serializer.js';
+
+export interface H1Options {
+  handler: Handler;
+  limits: Limits;
+  onUpgrade: UpgradeHandler | null;
+  /** Told about every handler failure (the client gets a 500 without details). */
+  onError: (err: unknown, req: RapidRequest | null) => void;
+  secure: boolean;
+}
+
+/** What the connection needs from whoever tracks it. */
+export interface ConnectionOwner {
+  delete(conn: H1Connection): void;
+}
+
+// What the deadline is for.
+const T_NONE = 0;
+const T_IDLE = 1;
+const T_HEADERS = 2;
+const T_BODY = 3;
+const T_RESPONSE = 4;
+const T_LINGER = 5;
+
+/** How long an ended connection keeps reading (and dropping) what the client still sends. */
+const LINGER_MS = 5000;
+
+export class H1Connection implements TrackedConnection, ResponseSink, BodySource {
+  readonly socket: Socket;
+  closed = false;
+
+  private readonly opts: H1Options;
+  private readonly limits: Limits;
+  private readonly owner: ConnectionOwner;
+  private readonly parser: MessageParser;
+  private readonly remoteAddress: string;
+  private readonly remotePort: number;
+
+  /** Responses in request order; queue[0] is the one being written. */
+  private queue: H1Response[] = [];
+  /** The request whose body is being received. */
+  private current: H1Request | null = null;
+  private currentRes: H1Response | null = null;
+  private requests = 0;
+
+  private outStr = '';
+  private outList: (string | Buffer)[] | null = null;
+  private inData = false;
+  private processing = false;
+  private flushScheduled = false;
+
+  private pendingInput: Buffer | null = null;
+  private pendingOff = 0;
+  private bodyPaused = false;
+  private pipelinePaused = false;
+  private writePaused = false;
+  /** No more requests are parsed (close requested, framing error, shutdown, upgrade). */
+  private stopParsing = false;
+  private shuttingDown = false;
+  private ending = false;
+
+  private deadline = 0;
+  private timerKind = T_NONE;
+  private drainWaiters: (() => void)[] | null = null;
+
+  constructor(socket: Socket, opts: H1Options, owner: ConnectionOwner) {
+    this.socket = socket;
+    this.opts = opts;
+    this.limits = opts.limits;
+    this.owner = owner;
+    this.parser = new MessageParser(opts.limits);
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    this.parser.onBody = (chunk) => {
+      if (this.timerKind === T_BODY) this.deadline = clock.now + this.limits.bodyTimeout;
+      const req = this.current;
+      if (req !== null) req.push(chunk);
+    };
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('end', () => this.onEnd());
+    socket.on('error', () => {
+      // 'close' follows; resets and broken pipes are a normal part of a server's life.
+    });
+    socket.on('close', () => this.onClose());
+    this.setDeadline(T_HEADERS, this.limits.headersTimeout);
+  }
+
+  // ---- reading ----
+
+  private onData(chunk: Buffer): void {
+    if (this.stopParsing) return; // lingering after close: drop
+    if (this.timerKind === T_IDLE) this.setDeadline(T_HEADERS, this.limits.headersTimeout);
+    this.inData = true;
+    this.process(chunk, 0);
+    this.inData = false;
+    if (this.outStr !== '' || this.outList !== null || this.ending) this.flush();
+  }
+
+  private process(buf: Buffer, off: number): void {
+    const p = this.parser;
+    this.processing = true;
+    while (off < buf.length) {
+      if (this.bodyPaused || this.pipelinePaused || this.writePaused) {
+        this.pendingInput = buf;
+        this.pendingOff = off;
+        this.socket.pause();
+        break;
+      }
+      off = p.execute(buf, off);
+      const ev = p.event;
+      if (ev === EV_NEED_MORE) break;
+      if (ev === EV_HEAD) {
+        if (!this.onHead(buf, off)) break;
+      } else if (ev === EV_BODY_DONE) {
+        this.onBodyDone();
+      } else {
+        this.onParseError(p.error as ErrorSpec);
+        break;
+      }
+      if (this.stopParsing) break;
+    }
+    this.processing = false;
+  }
+
+  /** A request head is complete. Returns false when parsing must stop here. */
+  private onHead(buf: Buffer, off: number): boolean {
+    const p = this.parser;
+    this.requests++;
+    if (p.expectUnsupported) {
+      // RFC 9110 §10.1.1: an expectation we cannot meet gets 417.
+      this.queueError(E.HTTP1_EXPECTATION_FAILED);
+      return false;
+    }
+    const req = new H1Request(p, this, this.remoteAddress, this.remotePort, this.opts.secure);
+    if (p.upgrade && this.opts.onUpgrade !== null && this.queue.length === 0) {
+      this.upgrade(req, buf.subarray(off));
+      return false;
+    }
+    const max = this.limits.maxRequestsPerConnection;
+    const keepAlive =
+      p.keepAlive &&
+      !this.shuttingDown &&
+      p.method !== 'CONNECT' &&
+      (max === 0 || this.requests < max);
+    const res = new H1Response(this, req, keepAlive);
+    res.onAbort = () => this.socket.destroy();
+    this.queue.push(res);
+    if (p.hasBody) {
+      this.current = req;
+      this.currentRes = res;
+      this.setDeadline(T_BODY, this.limits.bodyTimeout);
+    } else if (this.queue.length === 1) {
+      this.setDeadline(T_RESPONSE, this.limits.responseTimeout);
+    }
+    if (!keepAlive) this.stopParsing = !p.hasBody;
+    if (this.queue.length >= this.limits.maxPipelinedRequests) this.pipelinePaused = true;
+    this.dispatch(req, res);
+    return true;
+  }
+
+  private dispatch(req: H1Request, res: H1Response): void {
+    let r: void | Promise<void>;
+    try {
+      r = this.opts.handler(req, res);
+    } catch (err) {
+      this.handlerFailed(res, err);
+      return;
+    }
+    if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
+      (r as Promise<void>).then(undefined, (err: unknown) => this.handlerFailed(res, err));
+    }
+  }
+
+  private handlerFailed(res: H1Response, err: unknown): void {
+    this.opts.onError(err, res.req);
+    if (this.closed) return;
+    if (!res.headersSent && !res.finished) {
+      const status = errorStatus(err);
+      const exposed =
+        status < 500 && err instanceof Error && (err as { expose?: boolean }).expose !== false;
+      res.sendError(status, exposed ? (err as Error).message : statusText(status));
+    } else if (!res.done) {
+      // Mid-body: the only honest signal left is to cut the connection.
+      res.abort();
+    }
+  }
+
+  private onBodyDone(): void {
+    const req = this.current;
+    const res = this.currentRes;
+    this.current = null;
+    this.currentRes = null;
+    if (req !== null) req.end();
+    if (res !== null && !res.done) {
+      if (this.queue[0] === res) this.setDeadline(T_RESPONSE, this.limits.responseTimeout);
+      if (!res.keepAlive) this.stopParsing = true;
+    } else if (this.queue.length === 0) {
+      this.idle();
+    }
+  }
+
+  private onParseError(spec: ErrorSpec): void {
+    this.stopParsing = true;
+    const req = this.current;
+    const res = this.currentRes;
+    this.current = null;
+    this.currentRes = null;
+    if (req !== null && res !== null) {
+      // The error is inside a body: the handler learns it from body()/stream(); if nobody is
+      // reading the body and no response started, answer for it.
+      const consumer = !req.bodyIdle;
+      req.fail(new RapidError(spec));
+      res.keepAlive = false;
+      if (!consumer && !res.headersSent && !res.finished) res.sendError(spec.status, spec.message);
+      else if (res.done) this.endSocket();
+      return;
+    }
+    this.queueError(spec);
+  }
+
+  /** Answer with a catalog error after the responses already queued, then close. */
+  private queueError(spec: ErrorSpec): void {
+    this.stopParsing = true;
+    const res = new H1Response(this, null, false);
+    this.queue.push(res);
+    res.sendError(spec.status, spec.message);
+  }
+
+  private upgrade(req: H1Request, head: Buffer): void {
+    this.stopParsing = true;
+    this.detach();
+    const socket = this.socket;
+    if (this.outStr !== '' || this.outList !== null) this.flush();
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('drain');
+    socket.removeAllListeners('end');
+    socket.removeAllListeners('close');
+    socket.removeAllListeners('error');
+    (this.opts.onUpgrade as UpgradeHandler)(req, socket, head);
+  }
+
+  // ---- BodySource ----
+
+  pauseBody(): void {
+    if (!this.bodyPaused) {
+      this.bodyPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  resumeBody(): void {
+    if (this.bodyPaused) {
+      this.bodyPaused = false;
+      this.tryResume();
+    }
+  }
+
+  bodyWanted(req: H1Request): void {
+    if (req.expectContinue && req === this.current && this.currentRes !== null) {
+      req.expectContinue = false;
+      this.write(this.currentRes, CONTINUE_100);
+    }
+  }
+
+  private tryResume(): void {
+    if (this.processing || this.closed || this.stopParsing) return;
+    if (this.bodyPaused || this.pipelinePaused || this.writePaused) return;
+    this.socket.resume();
+    const buf = this.pendingInput;
+    if (buf !== null) {
+      this.pendingInput = null;
+      const wasInData = this.inData;
+      this.inData = true;
+      this.process(buf, this.pendingOff);
+      this.inData = wasInData;
+      if (!wasInData && (this.outStr !== '' || this.outList !== null || this.ending)) this.flush();
+    }
+  }
+
+  // ---- ResponseSink ----
+
+  get blocked(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  write(res: H1Response, piece: string | Buffer): void {
+    if (this.closed) return;
+    if (res !== this.queue[0]) {
+      (res.pending ??= []).push(piece);
+      return;
+    }
+    this.out(piece);
+  }
+
+  private out(piece: string | Buffer): void {
+    if (typeof piece === 'string') {
+      this.outStr = this.outStr === '' ? piece : this.outStr + piece;
+    } else {
+      const list = (this.outList ??= []);
+      if (this.outStr !== '') {
+        list.push(this.outStr);
+        this.outStr = '';
+      }
+      list.push(piece);
+    }
+    if (!this.inData && !this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(flushTick, this);
+    }
+  }
+
+  /** Write everything batched so far in one socket write (writev when there are buffers). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.closed) {
+      this.outStr = '';
+      this.outList = null;
+      return;
+    }
+    const socket = this.socket;
+    const list = this.outList;
+    if (list === null) {
+      if (this.outStr === '') return;
+      socket.write(this.outStr, 'latin1');
+    } else {
+      if (this.outStr !== '') list.push(this.outStr);
+      socket.cork();
+      for (const p of list) {
+        if (typeof p === 'string') socket.write(p, 'latin1');
+        else socket.write(p);
+      }
+      socket.uncork();
+      this.outList = null;
+    }
+    this.outStr = '';
+    if (socket.writableNeedDrain) this.writePaused = true;
+    if (this.ending && this.queue.length === 0) this.endSocket();
+  }
+
+  finish(res: H1Response): void {
+    res.done = true;
+    if (res === this.queue[0]) this.advance();
+  }
+
+  /** Retire finished responses from the front of the queue and start the next one. */
+  private advance(): void {
+    const queue = this.queue;
+    while (queue.length > 0 && (queue[0] as H1Response).done) {
+      const res = queue.shift() as H1Response;
+      const req = res.req;
+      if (req !== null && !req.complete) req.discard();
+      if (!res.keepAlive) {
+        this.stopParsing = true;
+        for (const r of queue) r.pending = null;
+        queue.length = 0;
+        this.ending = true;
+        if (!this.inData && !this.flushScheduled) this.flush();
+        return;
+      }
+      const next = queue[0];
+      if (next !== undefined && next.pending !== null) {
+        const pending = next.pending;
+        next.pending = null;
+        for (const piece of pending) this.out(piece);
+      }
+    }
+    if (queue.length > 0) {
+      this.setDeadline(T_RESPONSE, this.limits.responseTimeout);
+    } else if (this.current === null) {
+      this.idle();
+    }
+    if (this.pipelinePaused && queue.length < this.limits.maxPipelinedRequests) {
+      this.pipelinePaused = false;
+      this.tryResume();
+    }
+  }
+
+  /** Nothing in flight: wait for the next request, or close when shutting down. */
+  private idle(): void {
+    if (this.shuttingDown) {
+      this.endSocket();
+      return;
+    }
+    if (this.parser.inMessage) this.setDeadline(T_HEADERS, this.limits.headersTimeout);
+    else this.setDeadline(T_IDLE, this.limits.keepAliveTimeout);
+  }
+
+  waitDrain(): Promise<void> {
+    if (this.closed || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => (this.drainWaiters ??= []).push(resolve));
+  }
+
+  private onDrain(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = null;
+    if (waiters !== null) for (const w of waiters) w();
+    if (this.writePaused) {
+      this.writePaused = false;
+      this.tryResume();
+    }
+  }
+
+  // ---- closing ----
+
+  private endSocket(): void {
+    this.ending = false;
+    this.stopParsing = true;
+    this.parser.kill();
+    if (this.closed) return;
+    const socket = this.socket;
+    if (this.outStr !== '' || this.outList !== null) this.flush();
+    // Keep reading (and dropping) so a client still sending does not get a reset that destroys
+    // the response in its receive buffer; destroy after the lingering period.
+    socket.resume();
+    socket.end();
+    this.setDeadline(T_LINGER, LINGER_MS);
+  }
+
+  private onEnd(): void {
+    // The client will send nothing more. Finish what is in flight, then close.
+    if (!this.parser.finish() && this.current !== null) {
+      this.current.fail(new RapidError(E.HTTP1_INCOMPLETE_MESSAGE));
+    }
+    this.stopParsing = true;
+    if (this.queue.length === 0) this.endSocket();
+    else (this.queue[this.queue.length - 1] as H1Response).keepAlive = false;
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopParsing = true;
+    this.parser.kill();
+    this.detach();
+    if (this.current !== null) this.current.fail(new RapidError(E.REQUEST_ABORTED));
+    this.current = null;
+    this.currentRes = null;
+    this.pendingInput = null;
+    this.outStr = '';
+    this.outList = null;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = null;
+    if (waiters !== null) for (const w of waiters) w();
+  }
+
+  private detach(): void {
+    this.timerKind = T_NONE;
+    this.deadline = 0;
+    this.owner.delete(this);
+  }
+
+  private setDeadline(kind: number, ms: number): void {
+    this.timerKind = kind;
+    this.deadline = ms > 0 ? clock.now + ms : 0;
+  }
+
+  checkTimeout(now: number): void {
+    if (this.deadline === 0 || now < this.deadline) return;
+    const kind = this.timerKind;
+    this.deadline = 0;
+    this.timerKind = T_NONE;
+    switch (kind) {
+      case T_IDLE:
+        this.endSocket();
+        return;
+      case T_HEADERS:
+        if (this.parser.inMessage) this.queueError(E.HTTP1_HEADERS_TIMEOUT);
+        else this.endSocket();
+        return;
+      case T_BODY: {
+        const req = this.current;
+        const res = this.currentRes;
+        this.current = null;
+        this.currentRes = null;
+        this.stopParsing = true;
+        const idleBody = req !== null && req.bodyIdle;
+        if (req !== null) req.fail(new RapidError(E.HTTP1_BODY_TIMEOUT));
+        if (res !== null && !res.headersSent && !res.finished && idleBody) {
+          res.keepAlive = false;
+          res.sendError(E.HTTP1_BODY_TIMEOUT.status, E.HTTP1_BODY_TIMEOUT.message);
+        } else if (res !== null) {
+          res.keepAlive = false;
+          // Give the handler the response timeout to answer after its body failed.
+          this.setDeadline(T_RESPONSE, this.limits.responseTimeout);
+        }
+        return;
+      }
+      case T_RESPONSE: {
+        const res = this.queue[0];
+        if (res === undefined) return;
+        this.opts.onError(new RapidError(E.RESPONSE_TIMEOUT), res.req);
+        if (!res.headersSent && !res.finished) {
+          res.keepAlive = false;
+          res.sendError(E.RESPONSE_TIMEOUT.status, E.RESPONSE_TIMEOUT.message);
+        } else this.socket.destroy();
+        return;
+      }
+      case T_LINGER:
+        this.socket.destroy();
+        return;
+    }
+  }
+
+  shutdown(): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    if (this.queue.length === 0 && this.current === null && !this.parser.inMessage) {
+      this.endSocket();
+      return;
+    }
+    this.stopParsing = this.current === null;
+    const last = this.queue[this.queue.length - 1];
+    if (last !== undefined) last.keepAlive = false;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+function flushTick(conn: H1Connection): void {
+  conn.flush();
+}
+
+/** The status for a failed handler: a catalog/HTTP error's own 4xx/5xx status, else 500. */
+function errorStatus(err: unknown): number {
+  if (typeof err === 'object' && err !== null) {
+    const s =
+      (err as { statusCode?: unknown; status?: unknown }).statusCode ??
+      (err as { status?: unknown }).status;
+    if (typeof s === 'number' && Number.isInteger(s) && s >= 400 && s <= 599) return s;
+  }
+  return 500;
+}

@@ -1,0 +1,319 @@
+/**
+ * The HTTP/1.1 response. A whole response (`send`, `json`, `sendPrepared`) is one head string
+ * plus the body, handed to the connection as one piece when the body is ASCII text and as two
+ * (written together under cork) otherwise. Streamed responses (`write`/`end`) buffer their first
+ * 16 KB until the next turn of the event loop, so small streamed bodies still go out with a
+ * Content-Length and keep the connection reusable; past that they use chunked coding (HTTP/1.1)
+ * or close-delimited bodies (HTTP/1.0).
+ */
+import type { Readable } from 'node:stream';
+import { E, RapidError } from '../core/errors.js';
+import { HeaderList } from '../core/headers.js';
+import { statusHasNoBody } from '../core/status.js';
+import type { HeaderValue, PreparedResponse, RapidResponse } from '../core/types.js';
+import { dateHeaderLine } from '../util/date.js';
+import type { H1Request } from './request.js';
+import { CHUNKED_END, chunkHeader, statusLine } from './serializer.js';
+
+/** What a response needs from its connection (src/http1/connection.ts implements it). */
+export interface ResponseSink {
+  /** Queue a piece of this response's bytes (strings are latin1). */
+  write(res: H1Response, piece: string | Buffer): void;
+  /** The response is complete. */
+  finish(res: H1Response): void;
+  /** True when the socket's write buffer is over its high-water mark. */
+  readonly blocked: boolean;
+  /** True once the socket is gone; writes are dropped. */
+  readonly closed: boolean;
+  waitDrain(): Promise<void>;
+}
+
+const MODE_NONE = 0;
+const MODE_BUFFERING = 1;
+const MODE_CHUNKED = 2;
+const MODE_FIXED = 3;
+const MODE_CLOSE = 4;
+
+/** Streamed bytes held back hoping the body ends soon enough to send a Content-Length. */
+const STREAM_BUFFER_BYTES = 16 * 1024;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export class H1Response implements RapidResponse {
+  statusCode = 200;
+  headersSent = false;
+  finished = false;
+  /** Decided by the connection; a handler may turn it off with `Connection: close`. */
+  keepAlive: boolean;
+  /** Bytes written before this response reached the front of the pipeline queue. */
+  pending: (string | Buffer)[] | null = null;
+  /** Set by the connection when every byte of the response has been queued. */
+  done = false;
+
+  readonly req: H1Request | null;
+  private readonly sink: ResponseSink;
+  private readonly isHead: boolean;
+  private readonly http10: boolean;
+  private headers: HeaderList | null = null;
+  private mode = MODE_NONE;
+  private buffered: (string | Buffer)[] | null = null;
+  private bufferedBytes = 0;
+
+  constructor(sink: ResponseSink, req: H1Request | null, keepAlive: boolean) {
+    this.sink = sink;
+    this.req = req;
+    this.keepAlive = keepAlive;
+    this.isHead = req !== null && req.method === 'HEAD';
+    this.http10 = req !== null && req.httpVersion === '1.0';
+  }
+
+  status(code: number): this {
+    if (!Number.isInteger(code) || code < 100 || code > 999) {
+      throw new RapidError(E.INVALID_STATUS, String(code));
+    }
+    this.statusCode = code;
+    return this;
+  }
+
+  setHeader(name: string, value: HeaderValue): this {
+    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
+    (this.headers ??= new HeaderList()).set(name, value);
+    return this;
+  }
+
+  appendHeader(name: string, value: HeaderValue): this {
+    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
+    (this.headers ??= new HeaderList()).append(name, value);
+    return this;
+  }
+
+  getHeader(name: string): string | undefined {
+    return this.headers === null ? undefined : this.headers.get(name);
+  }
+
+  hasHeader(name: string): boolean {
+    return this.headers !== null && this.headers.has(name);
+  }
+
+  removeHeader(name: string): this {
+    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
+    if (this.headers !== null) this.headers.remove(name);
+    return this;
+  }
+
+  /**
+   * The head as one string. `length` >= 0 writes Content-Length, -1 chunked, -2 neither (close-
+   * delimited or no body). User Content-Length/Transfer-Encoding/Connection are never copied:
+   * framing is the engine's job (a wrong length would desynchronise the connection).
+   */
+  private head(length: number, block: string): string {
+    const code = this.statusCode;
+    let h = statusLine(code) + block;
+    let hasDate = false;
+    const hl = this.headers;
+    if (hl !== null) {
+      const keys = hl.keys;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i];
+        if (key === 'content-length' || key === 'transfer-encoding') continue;
+        if (key === 'connection') {
+          if (/\bclose\b/i.test(hl.values[i] as string)) this.keepAlive = false;
+          continue;
+        }
+        if (key === 'date') hasDate = true;
+        h += `${hl.names[i]}: ${hl.values[i]}\r\n`;
+      }
+    }
+    if (code >= 200 && code !== 204) {
+      // RFC 9110 §8.6: no Content-Length on 1xx/204; on 304 only the selected representation's.
+      if (length >= 0 && code !== 304) h += `Content-Length: ${length}\r\n`;
+      else if (length === -1) h += 'Transfer-Encoding: chunked\r\n';
+    }
+    if (!hasDate) h += dateHeaderLine();
+    const req = this.req;
+    // A body announced with Expect: 100-continue that was never asked for may still be on its
+    // way; the only safe end is to close (RFC 9110 §10.1.1).
+    if (req !== null && req.expectContinue && !req.complete) this.keepAlive = false;
+    if (!this.keepAlive) h += 'Connection: close\r\n';
+    else if (this.http10) h += 'Connection: keep-alive\r\n';
+    this.headersSent = true;
+    return `${h}\r\n`;
+  }
+
+  private claimFinish(): void {
+    if (this.finished) throw new RapidError(E.RESPONSE_ALREADY_SENT);
+    this.finished = true;
+  }
+
+  send(body?: string | Uint8Array | null): void {
+    this.claimFinish();
+    this.sendWhole(body ?? null, '');
+  }
+
+  private sendWhole(body: string | Uint8Array | null, block: string): void {
+    const sink = this.sink;
+    const noBody = this.isHead || statusHasNoBody(this.statusCode);
+    if (body === null) {
+      sink.write(this, this.head(0, block));
+    } else if (typeof body === 'string') {
+      const len = Buffer.byteLength(body);
+      const head = this.head(len, block);
+      if (noBody) sink.write(this, head);
+      // All-ASCII text (byte length equals character count) goes out with the head as one
+      // latin1 string: one write, no Buffer.
+      else if (len === body.length) sink.write(this, head + body);
+      else {
+        sink.write(this, head);
+        sink.write(this, Buffer.from(body, 'utf8'));
+      }
+    } else {
+      const head = this.head(body.byteLength, block);
+      sink.write(this, head);
+      if (!noBody && body.byteLength > 0) sink.write(this, toBuffer(body));
+    }
+    sink.finish(this);
+  }
+
+  json(value: unknown): void {
+    if (this.headers === null || !this.headers.has('content-type')) {
+      this.setHeader('Content-Type', JSON_TYPE);
+    }
+    this.send(JSON.stringify(value));
+  }
+
+  sendPrepared(prepared: PreparedResponse): void {
+    this.claimFinish();
+    this.statusCode = prepared.status;
+    this.sendWhole(prepared.body, prepared.headerBlock);
+  }
+
+  /** A catalog error as the whole response (used for handler failures and timeouts). */
+  sendError(status: number, message: string): void {
+    if (this.headers !== null) this.headers.clear();
+    this.statusCode = status;
+    this.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    this.send(`${message}\n`);
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    if (this.finished) throw new RapidError(E.RESPONSE_ALREADY_SENT);
+    const data = typeof chunk === 'string' ? chunk : toBuffer(chunk);
+    const len = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    if (this.mode === MODE_NONE) this.startStream();
+    if (len === 0) return !this.sink.blocked;
+    if (this.mode === MODE_BUFFERING) {
+      (this.buffered as (string | Buffer)[]).push(data);
+      this.bufferedBytes += len;
+      if (this.bufferedBytes >= STREAM_BUFFER_BYTES) this.flushStream();
+      return true;
+    }
+    this.emitBody(data, len);
+    return !this.sink.blocked;
+  }
+
+  private startStream(): void {
+    const userLength = this.headers === null ? undefined : this.headers.get('content-length');
+    if (userLength !== undefined && /^\d+$/.test(userLength)) {
+      this.mode = MODE_FIXED;
+      this.sink.write(this, this.head(Number(userLength), ''));
+      return;
+    }
+    this.mode = MODE_BUFFERING;
+    this.buffered = [];
+    setImmediate(() => {
+      if (this.mode === MODE_BUFFERING && !this.finished) this.flushStream();
+    });
+  }
+
+  /** Give up on a Content-Length: send the head for a chunked/close-delimited body. */
+  private flushStream(): void {
+    const chunks = this.buffered as (string | Buffer)[];
+    this.buffered = null;
+    this.bufferedBytes = 0;
+    if (this.http10) {
+      // HTTP/1.0 has no chunked coding: the body ends when the connection closes.
+      this.keepAlive = false;
+      this.mode = MODE_CLOSE;
+      this.sink.write(this, this.head(-2, ''));
+    } else {
+      this.mode = MODE_CHUNKED;
+      this.sink.write(this, this.head(-1, ''));
+    }
+    for (const c of chunks)
+      this.emitBody(c, typeof c === 'string' ? Buffer.byteLength(c) : c.length);
+  }
+
+  private emitBody(data: string | Buffer, len: number): void {
+    if (this.isHead || statusHasNoBody(this.statusCode)) return;
+    const piece =
+      typeof data === 'string' && len !== data.length ? Buffer.from(data, 'utf8') : data;
+    if (this.mode === MODE_CHUNKED) {
+      this.sink.write(this, chunkHeader(len));
+      this.sink.write(this, piece);
+      this.sink.write(this, '\r\n');
+    } else {
+      this.sink.write(this, piece);
+    }
+  }
+
+  end(chunk?: string | Uint8Array | null): void {
+    if (this.mode === MODE_NONE) {
+      this.send(chunk);
+      return;
+    }
+    if (chunk !== undefined && chunk !== null) this.write(chunk);
+    this.claimFinish();
+    if (this.mode === MODE_BUFFERING) {
+      const chunks = this.buffered as (string | Buffer)[];
+      this.buffered = null;
+      const body =
+        chunks.length === 1 && typeof chunks[0] === 'string'
+          ? chunks[0]
+          : Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
+      this.mode = MODE_FIXED;
+      this.sendWhole(body, '');
+      return;
+    }
+    if (this.mode === MODE_CHUNKED && !this.isHead && !statusHasNoBody(this.statusCode)) {
+      this.sink.write(this, CHUNKED_END);
+    }
+    this.sink.finish(this);
+  }
+
+  drain(): Promise<void> {
+    return this.sink.waitDrain();
+  }
+
+  async stream(source: Readable | AsyncIterable<string | Uint8Array>): Promise<void> {
+    const destroy = (source as Readable).destroy;
+    try {
+      for await (const chunk of source as AsyncIterable<string | Uint8Array>) {
+        if (this.sink.closed) break;
+        if (!this.write(chunk)) await this.sink.waitDrain();
+        if (this.sink.closed) break;
+      }
+    } catch (err) {
+      if (!this.headersSent && !this.sink.closed && this.mode !== MODE_BUFFERING) throw err;
+      // Headers are out (or buffered ones are about to be): the body cannot be completed.
+      this.abort();
+      throw err;
+    } finally {
+      if (this.sink.closed && typeof destroy === 'function') (source as Readable).destroy();
+    }
+    if (!this.sink.closed && !this.finished) this.end();
+  }
+
+  /** The body cannot be completed: the connection must close so the client sees the failure. */
+  abort(): void {
+    this.keepAlive = false;
+    this.finished = true;
+    this.onAbort?.();
+  }
+
+  /** Set by the connection: destroy the socket for an aborted response. */
+  onAbort: (() => void) | null = null;
+}
+
+function toBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}

@@ -1,0 +1,71 @@
+/**
+ * The set of live connections of one server: timeouts (one sweep for all, no timer per
+ * connection) and graceful shutdown.
+ */
+import { addSweeper } from '../util/clock.js';
+
+/** What the registry needs from a connection, whatever its protocol. */
+export interface TrackedConnection {
+  /** Called by the sweep; the connection compares `now` with its own deadline. */
+  checkTimeout(now: number): void;
+  /** Stop taking requests; close when idle (at once if idle now). */
+  shutdown(): void;
+  /** Close immediately. */
+  destroy(): void;
+}
+
+export class ConnectionRegistry<C extends TrackedConnection = TrackedConnection> {
+  readonly connections = new Set<C>();
+  private removeSweeper: (() => void) | null = null;
+  private emptyWaiters: (() => void)[] = [];
+
+  add(conn: C): void {
+    this.connections.add(conn);
+    if (this.removeSweeper === null) {
+      this.removeSweeper = addSweeper((now) => {
+        for (const c of this.connections) c.checkTimeout(now);
+      });
+    }
+  }
+
+  delete(conn: C): void {
+    this.connections.delete(conn);
+    if (this.connections.size === 0) {
+      const waiters = this.emptyWaiters;
+      this.emptyWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Ask every connection to finish what it is doing and close; after `timeoutMs`, destroy the
+   * rest. Resolves when none is left.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    for (const c of this.connections) c.shutdown();
+    if (this.connections.size > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          for (const c of this.connections) c.destroy();
+        }, timeoutMs);
+        t.unref();
+        this.emptyWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    this.stop();
+  }
+
+  stop(): void {
+    if (this.removeSweeper !== null) {
+      this.removeSweeper();
+      this.removeSweeper = null;
+    }
+  }
+}

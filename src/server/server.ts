@@ -1,0 +1,129 @@
+/**
+ * The public entry point: listeners + connection registry + the HTTP/1.1 engine + a handler.
+ *
+ *   const server = await serve({ port: 8080, handler(req, res) { res.send('hi') } });
+ *   await server.close(); // graceful: in-flight requests finish, idle connections close now
+ */
+import type net from 'node:net';
+import { E, RapidError } from '../core/errors.js';
+import {
+  DEFAULT_LIMITS,
+  type Handler,
+  type Limits,
+  type RapidRequest,
+  type UpgradeHandler,
+} from '../core/types.js';
+import { H1Connection, type H1Options } from '../http1/connection.js';
+import { listen } from '../net/listener.js';
+import { ConnectionRegistry } from '../net/registry.js';
+
+export interface ServeOptions {
+  /** The native handler: (req, res) => void | Promise<void>. */
+  handler: Handler;
+  /** TCP port (default 8080; 0 picks a free one). */
+  port?: number;
+  /** Address to bind (default 0.0.0.0). */
+  host?: string;
+  /** A Unix domain socket path instead of host/port. */
+  path?: string;
+  backlog?: number;
+  /** SO_REUSEPORT where this Node supports it (ignored elsewhere). */
+  reusePort?: boolean;
+  limits?: Partial<Limits>;
+  /** Takes over the socket of Upgrade/CONNECT requests (WebSocket). Without it they are ordinary requests. */
+  onUpgrade?: UpgradeHandler;
+  /** Told about handler failures; the default prints them to stderr. */
+  onError?: (err: unknown, req: RapidRequest | null) => void;
+}
+
+function defaultOnError(err: unknown, req: RapidRequest | null): void {
+  const where = req === null ? '' : ` (${req.method} ${req.url})`;
+  console.error(`rapid: handler failed${where}:`, err);
+}
+
+/** Validate and complete the limits; a wrong one is a RAPID_ERR_INVALID_OPTION naming it. */
+export function resolveLimits(partial: Partial<Limits> | undefined): Limits {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...partial };
+  for (const [key, value] of Object.entries(limits)) {
+    if (key === 'rejectUnknownMethods') {
+      if (typeof value !== 'boolean')
+        throw new RapidError(E.INVALID_OPTION, `limits.${key} must be a boolean`);
+    } else if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+      throw new RapidError(
+        E.INVALID_OPTION,
+        `limits.${key} must be a non-negative number, got ${String(value)}`,
+      );
+    }
+  }
+  if (limits.maxPipelinedRequests < 1) {
+    throw new RapidError(E.INVALID_OPTION, 'limits.maxPipelinedRequests must be at least 1');
+  }
+  return limits;
+}
+
+export class RapidServer {
+  readonly netServer: net.Server;
+  private readonly registry: ConnectionRegistry<H1Connection>;
+  private readonly limits: Limits;
+  private closing: Promise<void> | null = null;
+
+  constructor(netServer: net.Server, registry: ConnectionRegistry<H1Connection>, limits: Limits) {
+    this.netServer = netServer;
+    this.registry = registry;
+    this.limits = limits;
+  }
+
+  /** The bound port (0 for a Unix socket). */
+  get port(): number {
+    const a = this.netServer.address();
+    return typeof a === 'object' && a !== null ? a.port : 0;
+  }
+
+  address(): net.AddressInfo | string | null {
+    return this.netServer.address();
+  }
+
+  /** Open connections. */
+  get connections(): number {
+    return this.registry.size;
+  }
+
+  /**
+   * Stop accepting, let in-flight requests finish (their responses carry Connection: close),
+   * close idle keep-alive connections at once, and destroy what is left after `timeoutMs`
+   * (default limits.closeTimeout).
+   */
+  close(timeoutMs = this.limits.closeTimeout): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    const closed = new Promise<void>((resolve) => this.netServer.close(() => resolve()));
+    this.closing = Promise.all([closed, this.registry.drain(timeoutMs)]).then(() => undefined);
+    return this.closing;
+  }
+}
+
+/** Start a server. Resolves once it listens. */
+export async function serve(options: ServeOptions): Promise<RapidServer> {
+  if (typeof options?.handler !== 'function') {
+    throw new RapidError(E.INVALID_OPTION, 'serve() needs a handler function');
+  }
+  const limits = resolveLimits(options.limits);
+  const registry = new ConnectionRegistry<H1Connection>();
+  const h1: H1Options = {
+    handler: options.handler,
+    limits,
+    onUpgrade: options.onUpgrade ?? null,
+    onError: options.onError ?? defaultOnError,
+    secure: false,
+  };
+  const netServer = await listen(
+    {
+      host: options.host,
+      port: options.port,
+      path: options.path,
+      backlog: options.backlog,
+      reusePort: options.reusePort,
+    },
+    (socket) => registry.add(new H1Connection(socket, h1, registry)),
+  );
+  return new RapidServer(netServer, registry, limits);
+}
