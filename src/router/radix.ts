@@ -76,7 +76,10 @@ const BAD_URL = new Result<never>(
   undefined,
 ) as unknown as BadUrl;
 
-class Route<T> implements RouteInfo<T> {
+/** A registered route: the public description plus what lookups need precomputed. */
+class Route<T> {
+  /** What results and `routes()` expose: a plain frozen object, safe to log or serialise. */
+  readonly info: RouteInfo<T>;
   /** The whole answer for a route without parameters, built once and shared by every lookup. */
   readonly found: Found<T> | null;
   constructor(
@@ -86,14 +89,20 @@ class Route<T> implements RouteInfo<T> {
     readonly paramNames: readonly string[],
     readonly mount: boolean,
   ) {
-    Object.freeze(paramNames);
+    this.info = Object.freeze({
+      method,
+      path,
+      store,
+      paramNames: Object.freeze(paramNames),
+      mount,
+    });
     this.found =
       paramNames.length === 0 && !mount
         ? (new Result<T>(
             'found',
             store,
             EMPTY_PARAMS,
-            this,
+            this.info,
             null,
             undefined,
             undefined,
@@ -203,7 +212,7 @@ export class RadixRouter<T> implements Router<T> {
   readonly #fold: boolean;
   readonly #slash: 'strict' | 'ignore' | 'redirect';
   readonly #maxParam: number;
-  readonly #routes: Route<T>[] = [];
+  readonly #routes: RouteInfo<T>[] = [];
 
   // Per-lookup state. Lookups are synchronous and call no user code but RegExp#test, so one set
   // of fields per router serves every lookup without allocation.
@@ -292,7 +301,7 @@ export class RadixRouter<T> implements Router<T> {
       for (const route of routes) table.add(route.method, route);
     }
     for (const route of routes) {
-      this.#routes.push(route);
+      this.#routes.push(route.info);
       if (this.#stack.length < route.paramNames.length * 2) {
         this.#stack = new Int32Array(route.paramNames.length * 2);
       }
@@ -379,7 +388,7 @@ export class RadixRouter<T> implements Router<T> {
       'found',
       route.store,
       params,
-      route,
+      route.info,
       rest,
       undefined,
       undefined,
