@@ -1,0 +1,106 @@
+/**
+ * Media types by file extension, from mime-db (the database behind `mime-types`, kept by the
+ * jshttp project), with per-handler overrides. Everything is resolved once per extension: the
+ * full Content-Type value (with `charset=utf-8` for text, RFC 9110 §8.3.1) and whether the type
+ * is worth compressing (mime-db's `compressible`).
+ */
+import { createRequire } from 'node:module';
+import type { MimeEntry } from 'mime-db';
+
+// mime-db is a CommonJS JSON package; createRequire keeps it a plain synchronous load.
+const db = createRequire(import.meta.url)('mime-db') as Record<string, MimeEntry>;
+
+/** What the handler needs to know about one media type. */
+export interface MediaType {
+  /** The Content-Type field value, e.g. "text/html; charset=utf-8". */
+  readonly contentType: string;
+  /** Whether gzip/deflate/br are applied (never for already compressed formats). */
+  readonly compressible: boolean;
+}
+
+// When two types claim one extension, prefer the more authoritative source, as the `mime-types`
+// package does (nginx < apache < unspecified < iana), and never keep application/octet-stream.
+const SOURCE_RANK: Record<string, number> = { nginx: 0, apache: 1, iana: 3 };
+const rank = (entry: MimeEntry): number => SOURCE_RANK[entry.source ?? ''] ?? 2;
+
+const byExtension = new Map<string, string>();
+for (const type of Object.keys(db)) {
+  const entry = db[type]!;
+  for (const ext of entry.extensions ?? []) {
+    const existing = byExtension.get(ext);
+    if (existing !== undefined && existing !== 'application/octet-stream') {
+      const from = rank(db[existing]!);
+      const to = rank(entry);
+      if (from > to || (from === to && existing.startsWith('application/'))) continue;
+    }
+    byExtension.set(ext, type);
+  }
+}
+
+/** The media type mime-db gives an extension (lowercase, no dot), or undefined. */
+export function lookupExtension(ext: string): string | undefined {
+  return byExtension.get(ext);
+}
+
+/** Formats that are already compressed even though mime-db marks their type compressible. */
+const PRECOMPRESSED_EXTENSIONS = new Set(['svgz', 'gz', 'br', 'zst', 'tgz']);
+
+/** Builds the Content-Type value and compressibility for a media type string. */
+export function describeType(type: string, ext = ''): MediaType {
+  const lower = type.toLowerCase();
+  const semi = lower.indexOf(';');
+  const essence = (semi === -1 ? lower : lower.slice(0, semi)).trim();
+  const entry = db[essence];
+  // A charset parameter already present in an override wins; otherwise text types get UTF-8
+  // (mime-db's charset field, or any text/*), the encoding every file in a modern site uses.
+  let contentType = type;
+  if (semi === -1 && (entry?.charset !== undefined || essence.startsWith('text/'))) {
+    contentType = `${type}; charset=utf-8`;
+  }
+  let compressible: boolean;
+  if (PRECOMPRESSED_EXTENSIONS.has(ext) || essence === 'application/octet-stream') {
+    // mime-db marks octet-stream compressible; unknown binary data rarely is.
+    compressible = false;
+  } else if (entry?.compressible !== undefined) {
+    compressible = entry.compressible;
+  } else {
+    compressible =
+      essence.startsWith('text/') || essence.endsWith('+json') || essence.endsWith('+xml');
+  }
+  return { contentType, compressible };
+}
+
+/**
+ * Resolves extensions to media types for one handler: overrides first, then mime-db, then the
+ * default type. Results are memoised per extension, so a lookup is one Map get.
+ */
+export class MimeResolver {
+  private readonly memo = new Map<string, MediaType>();
+  private readonly overrides: Map<string, string>;
+  private readonly fallback: MediaType;
+
+  constructor(overrides: Readonly<Record<string, string>> = {}, defaultType: string) {
+    this.overrides = new Map();
+    for (const [k, v] of Object.entries(overrides)) {
+      this.overrides.set(k.replace(/^\./, '').toLowerCase(), v);
+    }
+    this.fallback = describeType(defaultType);
+  }
+
+  /** The media type for a file name (only the part after the last dot counts). */
+  forName(name: string): MediaType {
+    const dot = name.lastIndexOf('.');
+    // "Makefile" and ".bashrc" have no extension.
+    if (dot <= 0 || dot === name.length - 1) return this.fallback;
+    const ext = name.slice(dot + 1).toLowerCase();
+    let media = this.memo.get(ext);
+    if (media === undefined) {
+      const type = this.overrides.get(ext) ?? byExtension.get(ext);
+      media = type === undefined ? this.fallback : describeType(type, ext);
+      // Extensions come from file names on disk, so the memo is bounded by what the site holds;
+      // the cap keeps a site with millions of odd extensions from growing it without end.
+      if (this.memo.size < 4096) this.memo.set(ext, media);
+    }
+    return media;
+  }
+}
