@@ -45,6 +45,7 @@ const S_CHUNK_DATA_CR = 14;
 const S_CHUNK_DATA_LF = 15;
 const S_TRAILERS = 16;
 const S_DEAD = 17;
+const S_CHUNK_EXT_NAME_WS = 18;
 
 const CR = 13;
 const LF = 10;
@@ -54,6 +55,8 @@ const COLON = 58;
 
 /** Most bytes of chunk extensions on one chunk-size line (extensions are ignored anyway). */
 const MAX_CHUNK_EXT_BYTES = 4096;
+/** Most leading zeros of a chunk size (RFC 9112 §7.1 allows any number; we bound the line). */
+const MAX_CHUNK_SIZE_ZEROS = 64;
 /** Most empty lines tolerated before a request line (RFC 9112 §2.2: "at least one"). */
 const MAX_LEADING_EMPTY_LINES = 8;
 
@@ -194,6 +197,7 @@ export class MessageParser {
   private remaining = 0;
   private chunkSize = 0;
   private chunkDigits = 0;
+  private chunkSigDigits = 0;
   private extBytes = 0;
 
   constructor(limits: Limits) {
@@ -265,6 +269,8 @@ export class MessageParser {
 
   private fail(spec: ErrorSpec, off: number): number {
     this.error = spec;
+    // A malformed message is an unfinished one, whichever byte it failed on.
+    this.inMessage = true;
     this.event = EV_ERROR;
     this.state = S_DEAD;
     this.carry = null;
@@ -282,36 +288,52 @@ export class MessageParser {
   private lines(input: Buffer, off: number): number {
     let buf = input;
     let pos = off;
-    // Bytes of `buf` before `base` came from the carried partial line, not from `input`.
-    let base = 0;
+    // Add to a position in `buf` to get the position in `input` (non-zero only while `buf` is
+    // the carried partial line joined with the rest of that line from `input`).
+    let delta = 0;
+    // Where to resume in `input` once the joined line in `buf` is used up. Error offsets inside
+    // the carried bytes would lie before `off`; they are reported as `off`.
+    let resume = off;
     if (this.carry !== null) {
+      // Join only the straddling line, not the whole rest of the input (which may be a body).
       const carry = this.carry;
       this.carry = null;
-      buf = Buffer.allocUnsafe(carry.length + input.length - off);
+      const lf = input.indexOf(LF, off);
+      resume = lf === -1 ? input.length : lf + 1;
+      buf = Buffer.allocUnsafe(carry.length + resume - off);
       carry.copy(buf, 0);
-      input.copy(buf, carry.length, off);
-      base = carry.length;
+      input.copy(buf, carry.length, off, resume);
       pos = 0;
+      delta = off - carry.length;
     }
-    // Add to a position in `buf` to get the position in `input`.
-    const delta = base === 0 ? 0 : off - base;
 
-    if (pos < buf.length && this.state === S_REQUEST_LINE) this.inMessage = true;
     for (;;) {
+      if (buf !== input && pos >= buf.length) {
+        buf = input;
+        pos = resume;
+        delta = 0;
+      }
       const lf = buf.indexOf(LF, pos);
       if (lf === -1) {
+        // No LF in the rest of the input: keep the partial line (joined or not) for later.
         const pending = buf.length - pos;
         if (this.state === S_REQUEST_LINE) {
-          if (pending > this.limits.maxRequestLineBytes) return this.fail(E.HTTP1_URI_TOO_LONG, 0);
+          // A trailing CR is the line's terminator, not part of the 414-checked line.
+          const lineSoFar = pending > 0 && buf[buf.length - 1] === CR ? pending - 1 : pending;
+          if (lineSoFar > this.limits.maxRequestLineBytes) {
+            return this.fail(E.HTTP1_URI_TOO_LONG, input.length);
+          }
+          // A lone CR may still be an empty line between requests; anything else starts one.
+          if (lineSoFar > 0) this.inMessage = true;
         } else if (this.headBytes + pending > this.limits.maxHeaderBytes) {
-          return this.fail(E.HTTP1_HEADERS_TOO_LARGE, 0);
+          return this.fail(E.HTTP1_HEADERS_TOO_LARGE, input.length);
         }
         if (pending > 0) this.carry = Buffer.from(buf.subarray(pos));
         this.event = EV_NEED_MORE;
         return input.length;
       }
       if (lf === pos || buf[lf - 1] !== CR)
-        return this.fail(E.HTTP1_INVALID_LINE_ENDING, lf + delta);
+        return this.fail(E.HTTP1_INVALID_LINE_ENDING, Math.max(off, lf + delta));
       const end = lf - 1;
       const next = lf + 1;
       const lineBytes = next - pos;
@@ -319,15 +341,16 @@ export class MessageParser {
         if (end === pos) {
           // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
           if (++this.emptyLines > MAX_LEADING_EMPTY_LINES) {
-            return this.fail(E.HTTP1_INVALID_REQUEST_LINE, pos + delta);
+            return this.fail(E.HTTP1_INVALID_REQUEST_LINE, Math.max(off, pos + delta));
           }
           pos = next;
           continue;
         }
+        this.inMessage = true;
         if (end - pos > this.limits.maxRequestLineBytes)
-          return this.fail(E.HTTP1_URI_TOO_LONG, pos + delta);
+          return this.fail(E.HTTP1_URI_TOO_LONG, Math.max(off, pos + delta));
         const err = this.requestLine(buf, pos, end);
-        if (err !== null) return this.fail(err, pos + delta);
+        if (err !== null) return this.fail(err, Math.max(off, pos + delta));
         this.headBytes = lineBytes;
         this.state = S_HEADERS;
         pos = next;
@@ -335,17 +358,17 @@ export class MessageParser {
       }
       this.headBytes += lineBytes;
       if (this.headBytes > this.limits.maxHeaderBytes) {
-        return this.fail(E.HTTP1_HEADERS_TOO_LARGE, pos + delta);
+        return this.fail(E.HTTP1_HEADERS_TOO_LARGE, Math.max(off, pos + delta));
       }
       if (end === pos) {
         if (this.state === S_TRAILERS) return this.bodyDone(next + delta);
         const err = this.headComplete();
-        if (err !== null) return this.fail(err, pos + delta);
+        if (err !== null) return this.fail(err, Math.max(off, pos + delta));
         this.event = EV_HEAD;
         return next + delta;
       }
       const err = this.field(buf, pos, end, this.state === S_TRAILERS);
-      if (err !== null) return this.fail(err, pos + delta);
+      if (err !== null) return this.fail(err, Math.max(off, pos + delta));
       pos = next;
     }
   }
@@ -534,12 +557,17 @@ export class MessageParser {
   private contentLengthField(value: string): ErrorSpec | null {
     if (value.length === 0) return E.HTTP1_INVALID_CONTENT_LENGTH;
     let n = 0;
+    let big = false;
     for (let k = 0; k < value.length; k++) {
       const d = value.charCodeAt(k) - 0x30;
       if (d < 0 || d > 9) return E.HTTP1_INVALID_CONTENT_LENGTH;
-      // Clamp: anything this large is over every body limit (413), and stays comparable.
-      n = Math.min(n * 10 + d, Number.MAX_SAFE_INTEGER);
+      n = n * 10 + d;
+      if (n > Number.MAX_SAFE_INTEGER) big = true;
     }
+    // A valid length we cannot even count exactly (RFC 9110 §8.6: guard against conversion
+    // overflow) is larger than any body we accept: 413, and before any precision is lost in
+    // the comparison with another Content-Length.
+    if (big) return E.HTTP1_BODY_TOO_LARGE;
     if (this.clSeen && n !== this.contentLength) return E.HTTP1_CONFLICTING_CONTENT_LENGTH;
     this.clSeen = true;
     this.contentLength = n;
@@ -609,12 +637,19 @@ export class MessageParser {
       this.contentLength = -1;
     }
     this.keepAlive = http11 ? !this.connClose : this.connKeepAlive && !this.connClose;
-    this.upgrade = this.method === 'CONNECT' || (this.connUpgrade && this.hasUpgradeHeader);
+    // RFC 9110 §7.8: "A server MUST ignore an Upgrade header field that is received in an
+    // HTTP/1.0 request."
+    this.upgrade =
+      this.method === 'CONNECT' || (http11 && this.connUpgrade && this.hasUpgradeHeader);
+    // RFC 9110 §10.1.1: "A server that receives a 100-continue expectation in an HTTP/1.0
+    // request MUST ignore that expectation."
+    if (!http11) this.expectContinue = false;
     if (this.chunked) {
       this.hasBody = true;
       this.state = S_CHUNK_SIZE;
       this.chunkSize = 0;
       this.chunkDigits = 0;
+      this.chunkSigDigits = 0;
     } else if (this.contentLength > 0) {
       if (this.contentLength > this.limits.maxBodyBytes) return E.HTTP1_BODY_TOO_LARGE;
       this.hasBody = true;
@@ -640,8 +675,15 @@ export class MessageParser {
         case S_CHUNK_SIZE: {
           const h = hexValue(b);
           if (h !== -1) {
-            // 2^53 is far beyond any body limit; stop before precision is lost.
-            if (++this.chunkDigits > 13) return this.fail(E.HTTP1_CHUNK_SIZE_OVERFLOW, i);
+            // Leading zeros are valid ("000A"); 13 significant hex digits (2^52) are far beyond
+            // any body limit, so stop there before precision is lost. Leading zeros are bounded
+            // too, so a chunk-size line cannot grow without end.
+            this.chunkDigits++;
+            if (this.chunkSize !== 0 || h !== 0) {
+              if (++this.chunkSigDigits > 13) return this.fail(E.HTTP1_CHUNK_SIZE_OVERFLOW, i);
+            } else if (this.chunkDigits > MAX_CHUNK_SIZE_ZEROS) {
+              return this.fail(E.HTTP1_CHUNK_SIZE_OVERFLOW, i);
+            }
             this.chunkSize = this.chunkSize * 16 + h;
             i++;
             continue;
@@ -675,6 +717,7 @@ export class MessageParser {
         case S_CHUNK_EXT_QUOTED:
         case S_CHUNK_EXT_QUOTED_ESC:
         case S_CHUNK_EXT_AFTER_VALUE:
+        case S_CHUNK_EXT_NAME_WS:
           if (++this.extBytes > MAX_CHUNK_EXT_BYTES)
             return this.fail(E.HTTP1_INVALID_CHUNK_EXTENSION, i);
           if (!this.chunkExt(b)) return this.fail(E.HTTP1_INVALID_CHUNK_EXTENSION, i);
@@ -705,6 +748,7 @@ export class MessageParser {
           this.state = S_CHUNK_SIZE;
           this.chunkSize = 0;
           this.chunkDigits = 0;
+          this.chunkSigDigits = 0;
           i++;
           continue;
         default:
@@ -759,6 +803,10 @@ export class MessageParser {
         return FIELD_VALUE[b] === 1;
       case S_CHUNK_EXT_AFTER_VALUE:
         return this.afterExtItem(b, false);
+      case S_CHUNK_EXT_NAME_WS:
+        // BWS between the name and "=" (or before the next ";" / the CRLF).
+        if (b === SP || b === HTAB) return true;
+        return this.afterExtItem(b, true);
       default:
         return false;
     }
@@ -774,7 +822,7 @@ export class MessageParser {
       return true;
     }
     if (b === SP || b === HTAB) {
-      this.state = S_CHUNK_EXT_AFTER_VALUE;
+      this.state = nameOnly ? S_CHUNK_EXT_NAME_WS : S_CHUNK_EXT_AFTER_VALUE;
       return true;
     }
     if (nameOnly && b === 0x3d) {
