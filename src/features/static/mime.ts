@@ -18,22 +18,39 @@ export interface MediaType {
   readonly compressible: boolean;
 }
 
-// When two types claim one extension, prefer the more authoritative source, as the `mime-types`
-// package does (nginx < apache < unspecified < iana), and never keep application/octet-stream.
-const SOURCE_RANK: Record<string, number> = { nginx: 0, apache: 1, iana: 3 };
-const rank = (entry: MimeEntry): number => SOURCE_RANK[entry.source ?? ''] ?? 2;
+// When two types claim one extension, keep the better by the score `mime-types` 3 uses
+// (mime-score): plain subtypes over vnd./x-/prs. facets, iana over unspecified over apache over
+// nginx, then video over audio over font over application over the rest (RFC 4337 makes .mp4
+// video/mp4), then the shorter name. application/octet-stream always loses.
+const FACET: Record<string, number> = { 'prs.': 100, 'x-': 200, 'x.': 300, 'vnd.': 400 };
+const SOURCE: Record<string, number> = { nginx: 10, apache: 20, iana: 40 };
+const TYPE: Record<string, number> = { application: 1, font: 2, audio: 2, video: 3 };
+
+function score(type: string, entry: MimeEntry): number {
+  if (type === 'application/octet-stream') return 0;
+  const slash = type.indexOf('/');
+  const facet = type.slice(slash + 1).replace(/(\.|x-).*/, '$1');
+  return (
+    (FACET[facet] ?? 900) +
+    (SOURCE[entry.source ?? ''] ?? 30) +
+    (TYPE[type.slice(0, slash)] ?? 0) +
+    (1 - type.length / 100)
+  );
+}
 
 const byExtension = new Map<string, string>();
-for (const type of Object.keys(db)) {
-  const entry = db[type]!;
-  for (const ext of entry.extensions ?? []) {
-    const existing = byExtension.get(ext);
-    if (existing !== undefined && existing !== 'application/octet-stream') {
-      const from = rank(db[existing]!);
-      const to = rank(entry);
-      if (from > to || (from === to && existing.startsWith('application/'))) continue;
+{
+  const scores = new Map<string, number>();
+  for (const type of Object.keys(db)) {
+    const entry = db[type]!;
+    const s = score(type, entry);
+    for (const ext of entry.extensions ?? []) {
+      const existing = scores.get(ext);
+      if (existing === undefined || s > existing) {
+        byExtension.set(ext, type);
+        scores.set(ext, s);
+      }
     }
-    byExtension.set(ext, type);
   }
 }
 

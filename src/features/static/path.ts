@@ -41,12 +41,13 @@ function decodeSegment(raw: string): string | PathError {
   let pct = -1;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
-    if (c === 0x25) {
+    if (c === 0x25 || c >= 0x80) {
       pct = i;
       break;
     }
     if (c < 0x20 || c === 0x7f || c === 0x5c) return PathError.Bad;
   }
+  // Plain ASCII without escapes (nearly every path) is its own decoding.
   if (pct === -1) return raw;
   const bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
