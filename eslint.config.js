@@ -42,7 +42,7 @@ const layerRules = Object.entries(layers).map(([layer, allowed]) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'bench/node_modules/', 'examples/site/'] },
+  { ignores: ['dist/', '.tmp/', 'node_modules/', 'bench/node_modules/', 'examples/site/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
