@@ -41,7 +41,9 @@ const EMPTY_PARAMS: Params = Object.freeze(new NullParams());
 
 /**
  * Every result has this one shape, so the app's `switch (m.kind)` and field reads stay
- * monomorphic. Instances are frozen; the exported types narrow them by `kind`.
+ * monomorphic. The exported types narrow them by `kind` and are read-only; the results shared
+ * between lookups (misses, routes without parameters) are frozen, per-lookup ones are not (freezing
+ * costs a hidden-class transition per lookup).
  */
 class Result<T> {
   constructor(
@@ -52,28 +54,14 @@ class Result<T> {
     readonly rest: string | null,
     readonly allow: string | undefined,
     readonly location: string | undefined,
-  ) {
-    Object.freeze(this);
-  }
+  ) {}
 }
 
-const NOT_FOUND = new Result<never>(
-  'not-found',
-  undefined,
-  undefined,
-  undefined,
-  null,
-  undefined,
-  undefined,
+const NOT_FOUND = Object.freeze(
+  new Result<never>('not-found', undefined, undefined, undefined, null, undefined, undefined),
 ) as unknown as NotFound;
-const BAD_URL = new Result<never>(
-  'bad-url',
-  undefined,
-  undefined,
-  undefined,
-  null,
-  undefined,
-  undefined,
+const BAD_URL = Object.freeze(
+  new Result<never>('bad-url', undefined, undefined, undefined, null, undefined, undefined),
 ) as unknown as BadUrl;
 
 /** A registered route: the public description plus what lookups need precomputed. */
@@ -98,14 +86,8 @@ class Route<T> {
     });
     this.found =
       paramNames.length === 0 && !mount
-        ? (new Result<T>(
-            'found',
-            store,
-            EMPTY_PARAMS,
-            this.info,
-            null,
-            undefined,
-            undefined,
+        ? (Object.freeze(
+            new Result<T>('found', store, EMPTY_PARAMS, this.info, null, undefined, undefined),
           ) as Found<T>)
         : null;
   }
@@ -213,6 +195,12 @@ export class RadixRouter<T> implements Router<T> {
   readonly #slash: 'strict' | 'ignore' | 'redirect';
   readonly #maxParam: number;
   readonly #routes: RouteInfo<T>[] = [];
+  /**
+   * Routes made of static text only, by their whole match form (case-sensitive routers only):
+   * one Map hit answers them without walking the tree. The tables are the tree's own, and the
+   * walk would reach the same table first (static text outranks everything), so both agree.
+   */
+  readonly #static = new Map<string, MethodTable<T>>();
 
   // Per-lookup state. Lookups are synchronous and call no user code but RegExp#test, so one set
   // of fields per router serves every lookup without allocation.
@@ -296,9 +284,13 @@ export class RadixRouter<T> implements Router<T> {
         }
       }
     }
-    for (const node of nodes) {
-      const table = (node[slot] ??= new MethodTable<T>());
+    for (let i = 0; i < nodes.length; i++) {
+      const table = (nodes[i]![slot] ??= new MethodTable<T>());
       for (const route of routes) table.add(route.method, route);
+      const tokens = variants[i]!;
+      if (slot === 'routes' && !this.#fold && tokens.every((t) => t.type === 'static')) {
+        this.#static.set(tokens.map((t) => (t as { text: string }).text).join(''), table);
+      }
     }
     for (const route of routes) {
       this.#routes.push(route.info);
@@ -352,6 +344,11 @@ export class RadixRouter<T> implements Router<T> {
     if (m === null) return BAD_URL;
     // Asterisk-form ("*"), absolute-form or an empty path never names a route.
     if (m.charCodeAt(0) !== SLASH) return NOT_FOUND;
+    const table = this.#static.get(m);
+    if (table !== undefined) {
+      const r = table.map.get(method) ?? table.any;
+      if (r !== null) return r.found!;
+    }
     this.#path = m;
     this.#method = method;
     this.#collecting = false;

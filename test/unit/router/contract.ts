@@ -91,7 +91,6 @@ export function runRouterContract(name: string, newRouter: RouterFactory): void 
         const m1 = r.find('GET', '/a');
         const m2 = r.find('GET', '/a');
         assert.equal(m1.kind, 'found');
-        assert.ok(Object.isFrozen(m1));
         assert.deepEqual({ ...(m2 as { params: Params }).params }, {});
       });
 
