@@ -7,6 +7,24 @@ import { isFieldValue, isToken } from '../util/ascii.js';
 import { E, RapidError } from './errors.js';
 import type { HeaderValue } from './types.js';
 
+/**
+ * Names already checked, mapped to their lowercase key. Handlers set the same few names on every
+ * response; this turns the token check and toLowerCase() into one Map hit. Bounded, so names made
+ * from request data cannot grow it without limit.
+ */
+const KEYS = new Map<string, string>();
+const MAX_KEYS = 1024;
+
+function keyOf(name: string): string {
+  let key = KEYS.get(name);
+  if (key === undefined) {
+    if (!isToken(name)) throw new RapidError(E.INVALID_HEADER, `name ${JSON.stringify(name)}`);
+    key = name.toLowerCase();
+    if (KEYS.size < MAX_KEYS) KEYS.set(name, key);
+  }
+  return key;
+}
+
 export class HeaderList {
   keys: string[] = [];
   names: string[] = [];
@@ -48,13 +66,16 @@ export class HeaderList {
   }
 
   set(name: string, value: HeaderValue): void {
-    const key = name.toLowerCase();
-    if (this.keys.length !== 0) this.remove(key);
-    this.append(name, value, key);
+    const key = keyOf(name);
+    if (this.keys.length !== 0 && this.indexOf(key) !== -1) this.remove(key);
+    this.add(key, name, value);
   }
 
-  append(name: string, value: HeaderValue, key = name.toLowerCase()): void {
-    if (!isToken(name)) throw new RapidError(E.INVALID_HEADER, `name ${JSON.stringify(name)}`);
+  append(name: string, value: HeaderValue): void {
+    this.add(keyOf(name), name, value);
+  }
+
+  private add(key: string, name: string, value: HeaderValue): void {
     if (typeof value === 'string') this.push(key, name, value);
     else if (typeof value === 'number') this.push(key, name, String(value));
     else for (const v of value) this.push(key, name, v);
