@@ -508,8 +508,14 @@ export class MessageParser {
     if (i === end) return E.HTTP1_INVALID_HEADER_NAME;
     const ch = buf[i];
     if (ch !== COLON) {
-      // RFC 9112 §5.1: whitespace between name and colon MUST be rejected with 400.
-      return ch === SP || ch === HTAB ? E.HTTP1_SPACE_BEFORE_COLON : E.HTTP1_INVALID_HEADER_NAME;
+      // RFC 9112 §5.1: whitespace between name and colon MUST be rejected with 400. Anything
+      // else (including a space inside the name, "X Y: z") is an invalid name.
+      if (ch === SP || ch === HTAB) {
+        let j = i + 1;
+        while (j < end && (buf[j] === SP || buf[j] === HTAB)) j++;
+        if (j < end && buf[j] === COLON) return E.HTTP1_SPACE_BEFORE_COLON;
+      }
+      return E.HTTP1_INVALID_HEADER_NAME;
     }
     if (i === start) return E.HTTP1_INVALID_HEADER_NAME;
     let vs = i + 1;
