@@ -482,6 +482,8 @@ export class MessageParser {
       }
     }
     this.targetForm = FORM_ABSOLUTE;
+    const scheme = colon === 4 || colon === 5 ? url.slice(0, colon).toLowerCase() : '';
+    const isHttp = scheme === 'http' || scheme === 'https';
     if (url.startsWith('//', colon + 1)) {
       const as = colon + 3;
       let ae = as;
@@ -492,8 +494,22 @@ export class MessageParser {
       }
       let authority = url.slice(as, ae);
       const at = authority.lastIndexOf('@');
-      if (at !== -1) authority = authority.slice(at + 1);
+      if (at !== -1) {
+        // RFC 9110 §4.2.4: "A recipient SHOULD parse for userinfo and treat its presence as an
+        // error; it is likely being used to obscure the authority for the sake of phishing".
+        if (isHttp) return E.HTTP1_INVALID_TARGET;
+        authority = authority.slice(at + 1);
+      }
+      // RFC 9110 §4.2.1: an "http" URI with an empty host "MUST reject it as invalid". The
+      // authority becomes the request's host (RFC 9112 §3.2.2), so it must be a valid one.
+      if (isHttp && (authority.length === 0 || authority.charCodeAt(0) === COLON)) {
+        return E.HTTP1_INVALID_TARGET;
+      }
+      if (!validHost(authority)) return E.HTTP1_INVALID_TARGET;
       this.host = authority;
+    } else if (isHttp) {
+      // http-URI = "http" "://" authority path-abempty [ "?" query ] (RFC 9110 §4.2.1).
+      return E.HTTP1_INVALID_TARGET;
     }
     return null;
   }
