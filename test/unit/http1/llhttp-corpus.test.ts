@@ -165,6 +165,11 @@ const KNOWN_DIFFERENCES: Record<string, KnownDifference> = {
     llhttp: 'accepts RTSP/1.0',
     rapid: rejects(E.HTTP1_INVALID_VERSION),
   },
+  'uri: `host:port` and basic auth': {
+    rule: 'RFC 9110 §4.2.4: "A recipient SHOULD parse for userinfo and treat its presence as an error; it is likely being used to obscure the authority for the sake of phishing attacks."',
+    llhttp: 'accepts userinfo in an absolute-form http target',
+    rapid: rejects(E.HTTP1_INVALID_TARGET),
+  },
   'sample: No HTTP version': {
     rule: 'RFC 9112 §3: "request-line = method SP request-target SP HTTP-version"; a line without a version is an HTTP/0.9 simple request, which Rapid does not serve (400).',
     llhttp: 'accepts GET / without a version (HTTP/0.9)',

@@ -143,9 +143,14 @@ valid('request-target forms (RFC 9112 §3.2)', [
     },
   },
   {
-    name: 'absolute-form with userinfo',
-    input: head('GET https://user:pw@example.org/ HTTP/1.1', H),
-    expect: { targetForm: FORM_ABSOLUTE, host: 'example.org' },
+    name: 'absolute-form with an upper-case scheme',
+    input: head('GET HTTP://Example.org/a HTTP/1.1', H),
+    expect: { targetForm: FORM_ABSOLUTE, host: 'Example.org' },
+  },
+  {
+    name: 'absolute-form with a non-http scheme',
+    input: head('GET urn:isbn:0451450523 HTTP/1.1', H),
+    expect: { targetForm: FORM_ABSOLUTE, url: 'urn:isbn:0451450523' },
   },
   {
     name: 'absolute-form without a path',
@@ -178,6 +183,31 @@ invalid('invalid request targets', [
   {
     name: 'asterisk-form with GET',
     input: head('GET * HTTP/1.1', H),
+    error: E.HTTP1_INVALID_TARGET,
+  },
+  {
+    name: 'http absolute-form with userinfo (RFC 9110 §4.2.4)',
+    input: head('GET https://user:pw@example.org/ HTTP/1.1', H),
+    error: E.HTTP1_INVALID_TARGET,
+  },
+  {
+    name: 'http absolute-form with an empty host (RFC 9110 §4.2.1)',
+    input: head('GET http:///x HTTP/1.1', H),
+    error: E.HTTP1_INVALID_TARGET,
+  },
+  {
+    name: 'http absolute-form with only a port',
+    input: head('GET http://:80/x HTTP/1.1', H),
+    error: E.HTTP1_INVALID_TARGET,
+  },
+  {
+    name: 'http absolute-form without an authority',
+    input: head('GET http:x HTTP/1.1', H),
+    error: E.HTTP1_INVALID_TARGET,
+  },
+  {
+    name: 'absolute-form authority with invalid host characters',
+    input: head('GET http://a"b/ HTTP/1.1', H),
     error: E.HTTP1_INVALID_TARGET,
   },
   {
