@@ -22,6 +22,11 @@ const AREAS = [
   ['VHOST_', 'Virtual hosts', 'Thrown when a site is registered.'],
   ['STATIC_', 'Static files', 'Answered by the static file handler.'],
   [
+    'BODY_',
+    'Request bodies',
+    "Raised by the body parsers (src/app/body) and the engine's body API when a handler asks for the body: 413 too large, 415 a media type, charset or content coding the parser does not take, 400 malformed. See docs/body.md.",
+  ],
+  [
     '',
     'Handlers, responses and the server',
     'Thrown by the response API when it is misused (the handler fails, the client gets a 500 without details) or by serve()/close() for bad options.',

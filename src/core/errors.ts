@@ -110,6 +110,45 @@ export const E = Object.freeze({
   REQUEST_ABORTED: spec('REQUEST_ABORTED', 400, 'The client closed the connection'),
   INVALID_JSON_BODY: spec('INVALID_JSON_BODY', 400, 'Request body is not valid JSON'),
 
+  // Body parsers (src/app/body). Raised when a handler asks for the body; 413 too large, 415 a
+  // media type, charset or content coding the parser does not take, 400 malformed.
+  BODY_TOO_LARGE: spec('BODY_TOO_LARGE', 413, 'Request body too large'),
+  BODY_UNSUPPORTED_TYPE: spec('BODY_UNSUPPORTED_TYPE', 415, 'Unsupported request body media type'),
+  BODY_UNSUPPORTED_CHARSET: spec(
+    'BODY_UNSUPPORTED_CHARSET',
+    415,
+    'Unsupported request body charset',
+  ),
+  BODY_UNSUPPORTED_ENCODING: spec(
+    'BODY_UNSUPPORTED_ENCODING',
+    415,
+    'Unsupported request body content coding',
+  ),
+  BODY_INVALID_ENCODING: spec(
+    'BODY_INVALID_ENCODING',
+    400,
+    'Request body content coding could not be decoded',
+  ),
+  BODY_JSON_FORBIDDEN_KEY: spec(
+    'BODY_JSON_FORBIDDEN_KEY',
+    400,
+    'Request body JSON contains a __proto__ or constructor.prototype key',
+  ),
+  BODY_INVALID_URLENCODED: spec(
+    'BODY_INVALID_URLENCODED',
+    400,
+    'Malformed application/x-www-form-urlencoded body',
+  ),
+  BODY_TOO_MANY_PARAMETERS: spec('BODY_TOO_MANY_PARAMETERS', 413, 'Too many form parameters'),
+  BODY_INVALID_MULTIPART: spec('BODY_INVALID_MULTIPART', 400, 'Malformed multipart/form-data body'),
+  BODY_FILE_TOO_LARGE: spec('BODY_FILE_TOO_LARGE', 413, 'Uploaded file too large'),
+  BODY_TOO_MANY_FILES: spec('BODY_TOO_MANY_FILES', 413, 'Too many uploaded files'),
+  BODY_TOO_MANY_FIELDS: spec('BODY_TOO_MANY_FIELDS', 413, 'Too many form fields'),
+  BODY_TOO_MANY_PARTS: spec('BODY_TOO_MANY_PARTS', 413, 'Too many multipart parts'),
+  BODY_FIELD_TOO_LARGE: spec('BODY_FIELD_TOO_LARGE', 413, 'Form field name or value too large'),
+  BODY_UPLOAD_FAILED: spec('BODY_UPLOAD_FAILED', 500, 'Could not store an uploaded file'),
+  BODY_INVALID_OPTION: spec('BODY_INVALID_OPTION', 500, 'Invalid body parser option'),
+
   // Static files (src/features/static). Answers to clients, plus option errors at creation.
   STATIC_BAD_PATH: spec(
     'STATIC_BAD_PATH',
