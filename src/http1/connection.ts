@@ -76,6 +76,8 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
 
   private pendingInput: Buffer | null = null;
   private pendingOff = 0;
+  /** The client half-closed while `pendingInput` was waiting to be parsed. */
+  private eofPending = false;
   private bodyPaused = false;
   private pipelinePaused = false;
   private writePaused = false;
@@ -298,6 +300,10 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
       const wasInData = this.inData;
       this.inData = true;
       this.process(buf, this.pendingOff);
+      if (this.eofPending && this.pendingInput === null) {
+        this.eofPending = false;
+        this.onEnd();
+      }
       this.inData = wasInData;
       if (!wasInData && (this.outStr !== '' || this.outList !== null || this.ending)) this.flush();
     }
@@ -443,6 +449,13 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
   }
 
   private onEnd(): void {
+    // Requests already read but held back while reading is paused (pipeline limit, backpressure)
+    // were sent before the FIN: a half-close ends the client's sending, not its requests (RFC
+    // 9112 §9.6). Handle them first; tryResume() comes back here once they are parsed.
+    if (this.pendingInput !== null && !this.stopParsing) {
+      this.eofPending = true;
+      return;
+    }
     // The client will send nothing more. Finish what is in flight, then close.
     if (!this.parser.finish() && this.current !== null) {
       this.current.fail(new RapidError(E.HTTP1_INCOMPLETE_MESSAGE));
