@@ -27,6 +27,11 @@ const AREAS = [
     "Raised by the body parsers (src/app/body) and the engine's body API when a handler asks for the body: 413 too large, 415 a media type, charset or content coding the parser does not take, 400 malformed. See docs/body.md.",
   ],
   [
+    'APP_',
+    'Application layer',
+    'Registration errors (status 500) are thrown by createApp(), route(), use(), mount() and the response helpers when misused; APP_HTTP_ERROR is the default code of an HttpError thrown by application code (its status is the one it was given). See docs/app.md.',
+  ],
+  [
     '',
     'Handlers, responses and the server',
     'Thrown by the response API when it is misused (the handler fails, the client gets a 500 without details) or by serve()/close() for bad options.',

@@ -24,7 +24,7 @@ export interface BodyParseContext {
   readonly contentType: string;
   /**
    * Largest body in bytes this parse may accept: the parser's own limit, else the app's
-   * `bodyLimit`. Past it the parser rejects with a 413 (RAPID_ERR_APP_BODY_TOO_LARGE or its own
+   * `bodyLimit`. Past it the parser rejects with a 413 (RAPID_ERR_BODY_TOO_LARGE or its own
    * catalog entry). The engine's `limits.maxBodyBytes` still applies underneath.
    */
   readonly limit: number;
@@ -139,7 +139,7 @@ export interface AppRequest extends RapidRequest {
   /**
    * Parse the body with the registered parser for its Content-Type; cached (the second call returns
    * the same promise). Resolves undefined when the request has no body; rejects with 415 when no
-   * parser takes the type.
+   * parser takes the type (RAPID_ERR_BODY_UNSUPPORTED_TYPE).
    */
   parseBody<T = unknown>(): Promise<T>;
   /** Whether the Accept header prefers `type` (e.g. 'json', 'html', 'application/json'). */

@@ -178,6 +178,35 @@ export const E = Object.freeze({
   VHOST_INVALID_NAME: spec('VHOST_INVALID_NAME', 500, 'Invalid virtual host name'),
   VHOST_CONFLICT: spec('VHOST_CONFLICT', 500, 'Virtual host name already registered'),
 
+  // Application layer (src/app): registration errors are thrown by createApp()/route()/use();
+  // the request-time ones are answers.
+  APP_HTTP_ERROR: spec('APP_HTTP_ERROR', 500, 'HTTP error raised by application code'),
+  APP_INVALID_OPTION: spec('APP_INVALID_OPTION', 500, 'Invalid application option'),
+  APP_INVALID_HANDLER: spec(
+    'APP_INVALID_HANDLER',
+    500,
+    'Handler, middleware or hook is not a function',
+  ),
+  APP_INVALID_PREFIX: spec('APP_INVALID_PREFIX', 500, 'Invalid middleware or mount prefix'),
+  APP_ALREADY_READY: spec(
+    'APP_ALREADY_READY',
+    500,
+    'The application is already compiled; register before ready() or the first request',
+  ),
+  APP_NEXT_CALLED_TWICE: spec('APP_NEXT_CALLED_TWICE', 500, 'next() called more than once'),
+  APP_SEND_FILE_UNAVAILABLE: spec(
+    'APP_SEND_FILE_UNAVAILABLE',
+    500,
+    'No file sender configured (createApp({ sendFile }))',
+  ),
+  APP_INVALID_COOKIE: spec('APP_INVALID_COOKIE', 500, 'Invalid cookie name, value or attribute'),
+  APP_NO_COOKIE_SECRET: spec(
+    'APP_NO_COOKIE_SECRET',
+    500,
+    'Signed cookies need the cookieSecret option',
+  ),
+  APP_INVALID_REDIRECT: spec('APP_INVALID_REDIRECT', 500, 'Invalid redirect status or location'),
+
   // Server lifecycle (src/server, src/net).
   SERVER_NOT_LISTENING: spec('SERVER_NOT_LISTENING', 500, 'The server is not listening'),
   LISTEN_FAILED: spec('LISTEN_FAILED', 500, 'Could not listen on the address'),
