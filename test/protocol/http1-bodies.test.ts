@@ -2,7 +2,7 @@
 // backpressure, the body limit (413) at the head and mid-body, bodies a handler ignores, trailers.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import net from 'node:net';
+import type net from 'node:net';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
