@@ -1,0 +1,173 @@
+/**
+ * What the load generator asks for. The plaintext, JSON and pipelined scenarios are TechEmpower's
+ * (same paths, same Accept headers, pipelining by repeating the request in one write); the others
+ * cover what TechEmpower does not: a new connection per request, and static files.
+ */
+import { join } from 'node:path';
+import type { Probe } from './proc.js';
+
+export interface WrkOptions {
+  duration: number;
+  connections: number;
+  threads: number;
+  depth: number;
+  /** Directory of bench/wrk (the Lua scripts). */
+  scripts: string;
+}
+
+export interface ScenarioSpec {
+  name: string;
+  label: string;
+  description: string;
+  path: string;
+  /** wrk's arguments for one run against `url` (the scenario's path on one server). */
+  wrkArgs(url: string, o: WrkOptions): string[];
+  /** null when a probe of `path` got the response this scenario expects, else what is wrong. */
+  verify(p: Probe): string | null;
+}
+
+// TechEmpower's request headers (toolset/benchmark/test_types/*: "accept" per test type).
+const ACCEPT_PLAIN =
+  'Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7';
+const ACCEPT_JSON =
+  'Accept: application/json,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7';
+
+export const PLAINTEXT_BODY = 'Hello, World!';
+export const JSON_BODY = '{"message":"Hello, World!"}';
+/** Sizes of the static files (written into the run's temp dir as static/1k.bin, static/64k.bin). */
+export const STATIC_SIZES = { static1k: 1024, static64k: 64 * 1024 } as const;
+
+function base(o: WrkOptions, script: string): string[] {
+  return [
+    `-t${o.threads}`,
+    `-c${o.connections}`,
+    `-d${o.duration}s`,
+    '--latency',
+    '-s',
+    join(o.scripts, script),
+  ];
+}
+
+function expectPlain(p: Probe): string | null {
+  if (p.status !== 200) return `status ${p.status}`;
+  if (p.body.toString('latin1') !== PLAINTEXT_BODY) return 'body is not "Hello, World!"';
+  if (!(p.headers['content-type'] ?? '').startsWith('text/plain')) return 'not text/plain';
+  if (p.headers['date'] === undefined) return 'no Date header';
+  return null;
+}
+
+function expectJson(p: Probe): string | null {
+  if (p.status !== 200) return `status ${p.status}`;
+  let v: unknown;
+  try {
+    v = JSON.parse(p.body.toString('utf8'));
+  } catch {
+    return 'body is not JSON';
+  }
+  if ((v as { message?: unknown }).message !== 'Hello, World!') return 'wrong JSON body';
+  if (!(p.headers['content-type'] ?? '').startsWith('application/json')) return 'not JSON type';
+  if (p.headers['date'] === undefined) return 'no Date header';
+  return null;
+}
+
+function expectStatic(size: number) {
+  return (p: Probe): string | null => {
+    if (p.status !== 200) return `status ${p.status} (static files not served)`;
+    if (p.body.length !== size) return `body is ${p.body.length} bytes, not ${size}`;
+    return null;
+  };
+}
+
+export const SCENARIOS: readonly ScenarioSpec[] = [
+  {
+    name: 'plaintext',
+    label: 'plaintext',
+    description:
+      'GET /plaintext on 64 keep-alive connections, one request in flight per connection.',
+    path: '/plaintext',
+    wrkArgs: (url, o) => [
+      ...base(o, 'report.lua'),
+      '-H',
+      ACCEPT_PLAIN,
+      '-H',
+      'Connection: keep-alive',
+      url,
+    ],
+    verify: expectPlain,
+  },
+  {
+    name: 'json',
+    label: 'JSON',
+    description: 'GET /json (serialized per request) on 64 keep-alive connections.',
+    path: '/json',
+    wrkArgs: (url, o) => [
+      ...base(o, 'report.lua'),
+      '-H',
+      ACCEPT_JSON,
+      '-H',
+      'Connection: keep-alive',
+      url,
+    ],
+    verify: expectJson,
+  },
+  {
+    name: 'pipeline',
+    label: 'pipelined ×16',
+    description:
+      'GET /plaintext, 16 requests written at once per connection (TechEmpower pipeline.lua).',
+    path: '/plaintext',
+    wrkArgs: (url, o) => [
+      ...base(o, 'pipeline.lua'),
+      '-H',
+      ACCEPT_PLAIN,
+      '-H',
+      'Connection: keep-alive',
+      url,
+      '--',
+      String(o.depth),
+    ],
+    verify: expectPlain,
+  },
+  {
+    name: 'noka',
+    label: 'no keep-alive',
+    description: 'GET /plaintext with "Connection: close": a new TCP connection for every request.',
+    path: '/plaintext',
+    wrkArgs: (url, o) => [
+      ...base(o, 'report.lua'),
+      '-H',
+      ACCEPT_PLAIN,
+      '-H',
+      'Connection: close',
+      url,
+    ],
+    verify: (p) => {
+      const e = expectPlain(p);
+      if (e !== null) return e;
+      // RFC 9112 §9.6: the server MUST close after answering a "close" request and SHOULD say so
+      // with "Connection: close" (wrk reconnects on either; a server doing neither would be
+      // measured on keep-alive).
+      return (p.headers['connection'] ?? '').toLowerCase() === 'close' || p.closedByServer
+        ? null
+        : 'keeps the connection open after a "Connection: close" request';
+    },
+  },
+  {
+    name: 'static1k',
+    label: 'static 1 KB',
+    description: 'GET /static/1k.bin, a 1 KiB file, on 64 keep-alive connections.',
+    path: '/static/1k.bin',
+    wrkArgs: (url, o) => [...base(o, 'report.lua'), url],
+    verify: expectStatic(STATIC_SIZES.static1k),
+  },
+  {
+    name: 'static64k',
+    label: 'static 64 KB',
+    description: 'GET /static/64k.bin, a 64 KiB file, on 64 keep-alive connections.',
+    path: '/static/64k.bin',
+    wrkArgs: (url, o) => [...base(o, 'report.lua'), url],
+    verify: expectStatic(STATIC_SIZES.static64k),
+  },
+];
+
+export const DEFAULT_SCENARIOS = ['plaintext', 'json', 'pipeline', 'noka', 'static1k', 'static64k'];
