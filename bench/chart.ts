@@ -72,7 +72,7 @@ export function renderChart(res: Results): string {
       const cy = y + ROW_H / 2;
       const wMin = x0 + (BAR_AREA * row.reqPerSec.min) / top;
       const wMax = x0 + (BAR_AREA * row.reqPerSec.max) / top;
-      const ratio = row.ratioToNodeHttp === null ? '' : `  ${row.ratioToNodeHttp.toFixed(2)}×`;
+      const ratio = row.ratioToNodeHttp === null ? '' : ` (${row.ratioToNodeHttp.toFixed(2)}×)`;
       const bold = srv.name === 'rapid' ? ' bold' : '';
       parts.push(
         `<text x="${LABEL_W - 8}" y="${cy + 4}" class="label${bold}" text-anchor="end">${esc(srv.label)}</text>` +
