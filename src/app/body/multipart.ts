@@ -200,11 +200,17 @@ async function saveToDisk(parts: PartIterator, tmpDir: string): Promise<Multipar
       });
     }
   } catch (err) {
+    const reason = parts.failureReason;
     parts.abort();
     await removeAll(paths);
     if (err instanceof RapidError) throw err;
-    // A file system failure (ENOSPC, EACCES): the server's fault, not the client's.
-    throw new RapidError(E.BODY_UPLOAD_FAILED, (err as Error).message, { cause: err });
+    if (reason !== null) throw reason;
+    // A file system failure (ENOSPC, EACCES: errors with a syscall) is the server's fault; any
+    // other error comes from busboy ending a file early: the body was malformed.
+    if ((err as NodeJS.ErrnoException).syscall !== undefined) {
+      throw new RapidError(E.BODY_UPLOAD_FAILED, (err as Error).message, { cause: err });
+    }
+    throw new RapidError(E.BODY_INVALID_MULTIPART, (err as Error).message, { cause: err });
   }
   return {
     fields: parts.fields,
@@ -242,6 +248,11 @@ class PartIterator implements MultipartStream, AsyncIterator<Part> {
     private readonly limit: number,
     private readonly limits: MultipartLimits,
   ) {}
+
+  /** Why the parse failed (null while it has not). */
+  get failureReason(): Error | null {
+    return this.failure;
+  }
 
   [Symbol.asyncIterator](): AsyncIterator<Part> {
     return this;
@@ -340,17 +351,21 @@ class PartIterator implements MultipartStream, AsyncIterator<Part> {
       this.emit({ kind: 'field', name, value, mimeType: info.mimeType, encoding: info.encoding });
     });
     bb.on('file', (name, stream, info) => {
-      // An empty file input (filename="") is not a file; a part with no filename at all but an
-      // application/octet-stream type is one (busboy reports it with filename undefined).
-      if (info.filename === '') {
+      // An empty file input (filename="", which busboy reports as undefined) is not a file.
+      const filename = info.filename;
+      if (filename === undefined || filename === '') {
+        stream.on('error', noop);
         stream.resume();
         return;
       }
-      const filename = info.filename ?? '';
       if (!this.countPart(name)) {
+        stream.on('error', noop);
         stream.resume();
         return;
       }
+      // Errors reach whoever consumes the stream (pipeline sees an already-errored stream too);
+      // a stream failed before the handler took it must not crash the process.
+      stream.on('error', noop);
       stream.on('limit', () =>
         this.fail(limitError(E.BODY_FILE_TOO_LARGE, `"${short(filename)}"`, limits.fileSize)),
       );
@@ -434,18 +449,25 @@ class PartIterator implements MultipartStream, AsyncIterator<Part> {
     const bb = this.bb;
     if (bb !== null) {
       bb.removeAllListeners('error');
-      bb.on('error', () => undefined);
-      // Destroys the file stream in flight with `err`, so a handler piping it sees the cause.
-      bb.destroy(err);
+      bb.on('error', noop);
+      // Destroying busboy destroys the file stream in flight with `err`, so a handler piping it
+      // sees the cause. Not now: we may be inside one of busboy's own callbacks (a 'limit'
+      // event), which goes on using its state after the event returns.
+      process.nextTick(destroyLater, bb, err, this.current);
     }
-    const cur = this.current;
-    if (cur !== null && !cur.stream.destroyed && !cur.stream.readableEnded) cur.stream.destroy(err);
     const w = this.waiter;
     if (w !== null) {
       this.waiter = null;
       w.reject(err);
     }
   }
+}
+
+function noop(): void {}
+
+function destroyLater(bb: busboy.Busboy, err: Error, cur: FilePart | null): void {
+  bb.destroy(err);
+  if (cur !== null && !cur.stream.destroyed && !cur.stream.readableEnded) cur.stream.destroy(err);
 }
 
 function limitError(spec: ErrorSpec, what: string, max: number): RapidError {
