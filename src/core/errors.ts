@@ -104,6 +104,11 @@ export const E = Object.freeze({
   RESPONSE_TIMEOUT: spec('RESPONSE_TIMEOUT', 503, 'The handler did not respond in time'),
   RESPONSE_ALREADY_SENT: spec('RESPONSE_ALREADY_SENT', 500, 'The response was already sent'),
   HEADERS_ALREADY_SENT: spec('HEADERS_ALREADY_SENT', 500, 'Headers were already sent'),
+  RESPONSE_LENGTH_MISMATCH: spec(
+    'RESPONSE_LENGTH_MISMATCH',
+    500,
+    'The streamed body does not match the Content-Length set by the handler',
+  ),
   INVALID_STATUS: spec('INVALID_STATUS', 500, 'Invalid HTTP status code'),
   INVALID_HEADER: spec('INVALID_HEADER', 500, 'Invalid response header name or value'),
   BODY_ALREADY_READ: spec('BODY_ALREADY_READ', 500, 'The request body was already consumed'),

@@ -58,6 +58,8 @@ export class H1Response implements RapidResponse {
   private mode = MODE_NONE;
   private buffered: (string | Buffer)[] | null = null;
   private bufferedBytes = 0;
+  /** MODE_FIXED: body bytes still owed to the Content-Length the handler set. */
+  private fixedLeft = 0;
 
   constructor(sink: ResponseSink, req: H1Request | null, keepAlive: boolean) {
     this.sink = sink;
@@ -201,6 +203,17 @@ export class H1Response implements RapidResponse {
     const len = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     if (this.mode === MODE_NONE) this.startStream();
     if (len === 0) return !this.sink.blocked;
+    if (this.mode === MODE_FIXED && this.sendsBody()) {
+      // RFC 9112 §6.3: the message ends after Content-Length bytes; anything more would be read
+      // by the client as the start of the next response.
+      if (len > this.fixedLeft) {
+        throw new RapidError(
+          E.RESPONSE_LENGTH_MISMATCH,
+          `${len} more bytes with ${this.fixedLeft} left of the declared length`,
+        );
+      }
+      this.fixedLeft -= len;
+    }
     if (this.mode === MODE_BUFFERING) {
       (this.buffered as (string | Buffer)[]).push(data);
       this.bufferedBytes += len;
@@ -215,7 +228,8 @@ export class H1Response implements RapidResponse {
     const userLength = this.headers === null ? undefined : this.headers.get('content-length');
     if (userLength !== undefined && /^\d+$/.test(userLength)) {
       this.mode = MODE_FIXED;
-      this.sink.write(this, this.head(Number(userLength), ''));
+      this.fixedLeft = Number(userLength);
+      this.sink.write(this, this.head(this.fixedLeft, ''));
       return;
     }
     this.mode = MODE_BUFFERING;
@@ -243,8 +257,13 @@ export class H1Response implements RapidResponse {
       this.emitBody(c, typeof c === 'string' ? Buffer.byteLength(c) : c.length);
   }
 
+  /** False for HEAD and for 1xx/204/304: their body bytes are never sent. */
+  private sendsBody(): boolean {
+    return !this.isHead && !statusHasNoBody(this.statusCode);
+  }
+
   private emitBody(data: string | Buffer, len: number): void {
-    if (this.isHead || statusHasNoBody(this.statusCode)) return;
+    if (!this.sendsBody()) return;
     const piece =
       typeof data === 'string' && len !== data.length ? Buffer.from(data, 'utf8') : data;
     if (this.mode === MODE_CHUNKED) {
@@ -276,6 +295,13 @@ export class H1Response implements RapidResponse {
     }
     if (this.mode === MODE_CHUNKED && !this.isHead && !statusHasNoBody(this.statusCode)) {
       this.sink.write(this, CHUNKED_END);
+    }
+    if (this.mode === MODE_FIXED && this.fixedLeft > 0 && this.sendsBody()) {
+      // Shorter than declared: the client would wait for (or take the next response as) the
+      // missing bytes. Closing the connection marks the message incomplete (RFC 9112 §8).
+      const left = this.fixedLeft;
+      this.abort();
+      throw new RapidError(E.RESPONSE_LENGTH_MISMATCH, `ended with ${left} bytes missing`);
     }
     this.sink.finish(this);
   }
