@@ -44,6 +44,8 @@ export interface BodyParseContext {
  */
 export interface BodyParser {
   readonly types: readonly string[];
+  /** This parser's body limit in bytes (default: the app's `bodyLimit`); passed as ctx.limit. */
+  readonly limit?: number;
   parse(req: RapidRequest, ctx: BodyParseContext): Promise<unknown>;
 }
 
