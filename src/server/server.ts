@@ -13,13 +13,17 @@ import {
   type RapidRequest,
   type UpgradeHandler,
 } from '../core/types.js';
+import { fetchHandler, type FetchFunction } from '../app/fetch.js';
 import { H1Connection, type H1Options } from '../http1/connection.js';
 import { listen } from '../net/listener.js';
 import { ConnectionRegistry } from '../net/registry.js';
 
 export interface ServeOptions {
-  /** The native handler: (req, res) => void | Promise<void>. */
-  handler: Handler;
+  /** The native handler: (req, res) => void | Promise<void>. Give this or `fetch`. */
+  handler?: Handler;
+  /** A Web-standard fetch handler, (request: Request) => Response | Promise<Response>, served
+   * through fetchHandler() (src/app/fetch.ts, docs/fetch.md). Give this or `handler`. */
+  fetch?: FetchFunction;
   /** TCP port (default 8080; 0 picks a free one). */
   port?: number;
   /** Address to bind (default 0.0.0.0). */
@@ -103,13 +107,18 @@ export class RapidServer {
 
 /** Start a server. Resolves once it listens. */
 export async function serve(options: ServeOptions): Promise<RapidServer> {
-  if (typeof options?.handler !== 'function') {
-    throw new RapidError(E.INVALID_OPTION, 'serve() needs a handler function');
+  if (options?.fetch !== undefined && options.handler !== undefined) {
+    throw new RapidError(E.INVALID_OPTION, 'serve() takes a handler or a fetch function, not both');
+  }
+  const handler =
+    typeof options?.fetch === 'function' ? fetchHandler(options.fetch) : options?.handler;
+  if (typeof handler !== 'function') {
+    throw new RapidError(E.INVALID_OPTION, 'serve() needs a handler or a fetch function');
   }
   const limits = resolveLimits(options.limits);
   const registry = new ConnectionRegistry<H1Connection>();
   const h1: H1Options = {
-    handler: options.handler,
+    handler,
     limits,
     onUpgrade: options.onUpgrade ?? null,
     onError: options.onError ?? defaultOnError,

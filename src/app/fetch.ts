@@ -1,0 +1,540 @@
+/**
+ * Web-standard fetch handlers on Rapid: `(request: Request) => Response | Promise<Response>`, the
+ * interface of Hono, itty-router, Remix/React Router, SvelteKit adapters, Deno and Bun, served by
+ * Rapid's native engine unchanged.
+ *
+ *   serve({ port: 8080, fetch: (request) => new Response('hi') })   // src/server
+ *   handler = fetchHandler(app.fetch)                                // a native Handler
+ *   handler = mountFetch('/api', app.fetch)                          // under a path prefix
+ *
+ * The hot path builds as little WHATWG machinery as it can:
+ * - The Request handed to the function is a lazy one: it is `instanceof Request` and behaves as
+ *   one, but `method` and `url` are plain strings (the URL is one concatenation, never `new
+ *   URL`), `headers` is built on first use, `signal` on first use, and a real undici Request is
+ *   made only when something needs one (the body, `clone()`, passing it to `fetch()`...). Node's
+ *   Request constructor costs microseconds (its AbortSignal plumbing most of all), more than the
+ *   whole of Rapid's per-request work.
+ * - A Response whose body is a string, bytes or a Blob (what `new Response('x')`, `c.text()`,
+ *   `c.json()` make) is sent as one piece with a Content-Length, straight from the body it was
+ *   built with, without reading its ReadableStream. Any other body is streamed with backpressure
+ *   (`res.write()` / `res.drain()`), and cancelled when the client goes away.
+ * - Request bodies are a ReadableStream pulled from `req.stream()` only when read (so
+ *   `Expect: 100-continue` is answered only when the app reads the body), with backpressure.
+ */
+import { Readable } from 'node:stream';
+import { E, RapidError } from '../core/errors.js';
+import type { Handler, RapidRequest, RapidResponse } from '../core/types.js';
+
+/** The second argument of a fetch function (Hono exposes it as `c.env`). */
+export interface FetchInfo {
+  /** The native request underneath (client address, raw headers, trailers). */
+  readonly req: RapidRequest;
+  /** The native response (for what a Response cannot say, e.g. sendPrepared). */
+  readonly res: RapidResponse;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+export type FetchFunction = (request: Request, info: FetchInfo) => Response | Promise<Response>;
+
+export interface FetchHandlerOptions {
+  /**
+   * Render a failure of the fetch function (a throw, a rejection, a value that is not a
+   * Response). Default: rethrow, so the engine answers 500 without internals and reports it.
+   */
+  onError?: (err: unknown, request: Request) => Response | Promise<Response>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lazy Request
+// ---------------------------------------------------------------------------------------------
+
+const GlobalRequest = globalThis.Request;
+const kNative = Symbol('rapid.fetch.native');
+const kUrl = Symbol('rapid.fetch.url');
+const kHeaders = Symbol('rapid.fetch.headers');
+const kReal = Symbol('rapid.fetch.real');
+const kAbort = Symbol('rapid.fetch.abort');
+const kUnwatch = Symbol('rapid.fetch.unwatch');
+
+/** Methods the Fetch Standard forbids in `new Request` (§2.2.1 "forbidden method"). */
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+interface LazyRequest {
+  [kNative]: RapidRequest;
+  [kUrl]: string;
+  [kHeaders]: Headers | undefined;
+  [kReal]: Request | undefined;
+  [kAbort]: AbortController | undefined;
+  [kUnwatch]: (() => void) | undefined;
+}
+
+/** The fields every lazy request has, so V8 gives them one shape. */
+function LazyRequestCtor(this: LazyRequest, req: RapidRequest, url: string): void {
+  this[kNative] = req;
+  this[kUrl] = url;
+  this[kHeaders] = undefined;
+  this[kReal] = undefined;
+  this[kAbort] = undefined;
+  this[kUnwatch] = undefined;
+}
+
+function headersOf(self: LazyRequest): Headers {
+  let h = self[kHeaders];
+  if (h === undefined) {
+    const real = self[kReal];
+    if (real !== undefined) return real.headers;
+    h = new Headers();
+    const raw = self[kNative].rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) h.append(raw[i] as string, raw[i + 1] as string);
+    self[kHeaders] = h;
+  }
+  return h;
+}
+
+function abortControllerOf(self: LazyRequest): AbortController {
+  let ac = self[kAbort];
+  if (ac === undefined) {
+    const controller = new AbortController();
+    ac = controller;
+    self[kAbort] = controller;
+    // Someone holds the signal: abort it if the client disconnects before the response is done.
+    self[kUnwatch] = onClientGone(self[kNative], () =>
+      controller.abort(new RapidError(E.REQUEST_ABORTED)),
+    );
+  }
+  return ac;
+}
+
+/** The real undici Request, built on first need. */
+function realOf(self: LazyRequest): Request {
+  let real = self[kReal];
+  if (real !== undefined) return real;
+  const req = self[kNative];
+  const method = req.method;
+  const forbidden = FORBIDDEN_METHODS.has(method.toUpperCase());
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: forbidden ? 'GET' : method,
+    headers: headersOf(self),
+    signal: abortControllerOf(self).signal,
+  };
+  if (req.hasBody && method !== 'GET' && method !== 'HEAD' && !forbidden) {
+    init.body = bodyStream(req);
+    init.duplex = 'half';
+  }
+  real = new GlobalRequest(self[kUrl], init);
+  // The Fetch Standard cannot make a TRACE/CONNECT Request; keep the true method visible.
+  if (forbidden) Object.defineProperty(real, 'method', { value: method });
+  self[kReal] = real;
+  self[kHeaders] = undefined;
+  return real;
+}
+
+const lazyProto: Record<PropertyKey, unknown> = Object.create(GlobalRequest.prototype);
+Object.defineProperties(lazyProto, {
+  method: {
+    get(this: LazyRequest) {
+      return this[kNative].method;
+    },
+  },
+  url: {
+    get(this: LazyRequest) {
+      return this[kUrl];
+    },
+  },
+  headers: {
+    get(this: LazyRequest) {
+      return headersOf(this);
+    },
+  },
+  signal: {
+    get(this: LazyRequest) {
+      const real = this[kReal];
+      return real !== undefined ? real.signal : abortControllerOf(this).signal;
+    },
+  },
+  bodyUsed: {
+    get(this: LazyRequest) {
+      const real = this[kReal];
+      return real !== undefined ? real.bodyUsed : false;
+    },
+  },
+  [Symbol.for('nodejs.util.inspect.custom')]: {
+    value(this: LazyRequest) {
+      return `Request (lazy) ${this[kNative].method} ${this[kUrl]}`;
+    },
+  },
+});
+// Everything else Request.prototype has (body, clone(), json(), arrayBuffer(), cache, mode, ...,
+// whatever this Node version adds) goes to the real Request.
+for (const key of Reflect.ownKeys(GlobalRequest.prototype)) {
+  if (key === 'constructor' || key === Symbol.toStringTag || Object.hasOwn(lazyProto, key)) {
+    continue;
+  }
+  const d = Object.getOwnPropertyDescriptor(GlobalRequest.prototype, key) as PropertyDescriptor;
+  if (typeof d.get === 'function') {
+    Object.defineProperty(lazyProto, key, {
+      get(this: LazyRequest) {
+        return (realOf(this) as unknown as Record<PropertyKey, unknown>)[key];
+      },
+    });
+  } else if (typeof d.value === 'function') {
+    Object.defineProperty(lazyProto, key, {
+      value(this: LazyRequest, ...args: unknown[]) {
+        const real = realOf(this) as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>;
+        return (real[key] as (...a: unknown[]) => unknown).apply(real, args);
+      },
+    });
+  }
+}
+// undici reaches into a Request through own symbol-keyed slots (its state, signal, headers) when
+// one is passed to `fetch()` or `new Request()`; forward those to the real Request as well.
+for (const key of Reflect.ownKeys(new GlobalRequest('http://localhost/'))) {
+  if (typeof key !== 'symbol') continue;
+  Object.defineProperty(lazyProto, key, {
+    get(this: LazyRequest) {
+      return (realOf(this) as unknown as Record<symbol, unknown>)[key];
+    },
+  });
+}
+LazyRequestCtor.prototype = lazyProto;
+
+/**
+ * Can a lazy request stand in for a real one with this Node's undici? Checked once: a Request
+ * built from it must carry its method, URL, headers and body. If not (a future undici with
+ * private-field brand checks), every request is a real one from the start.
+ */
+async function checkLazy(): Promise<boolean> {
+  try {
+    const probe = {
+      method: 'POST',
+      path: '/p',
+      search: '?q=1',
+      rawHeaders: ['x-probe', 'yes'],
+      hasBody: true,
+      stream: () => Readable.from([Buffer.from('ok')]),
+    } as unknown as RapidRequest;
+    const lazy = newLazy(probe, 'http://localhost/p?q=1');
+    const copy = new GlobalRequest(lazy);
+    const text = await copy.text();
+    return (
+      lazy instanceof GlobalRequest &&
+      copy.method === 'POST' &&
+      copy.url === 'http://localhost/p?q=1' &&
+      copy.headers.get('x-probe') === 'yes' &&
+      text === 'ok'
+    );
+  } catch {
+    return false;
+  }
+}
+
+function newLazy(req: RapidRequest, url: string): Request {
+  return new (LazyRequestCtor as unknown as new (r: RapidRequest, u: string) => Request)(req, url);
+}
+
+const lazyWorks = await checkLazy();
+
+/** A Request for `req` at `url` (lazy when this Node allows it). */
+export function toRequest(req: RapidRequest, url: string): Request {
+  const lazy = newLazy(req, url);
+  return lazyWorks ? lazy : realOf(lazy as unknown as LazyRequest);
+}
+
+/** The absolute URL of a request: scheme from the connection, authority from Host. */
+export function requestUrl(req: RapidRequest, path = req.path): string {
+  // Asterisk-form (OPTIONS *) and authority-form (CONNECT) targets have no path: use "/".
+  const p = path.charCodeAt(0) === 0x2f ? path : '/';
+  return `${req.secure ? 'https' : 'http'}://${req.host === '' ? 'localhost' : req.host}${p}${req.search}`;
+}
+
+/**
+ * The request body as a byte stream, pulled from `req.stream()` on the first read (highWaterMark
+ * 0: nothing is read ahead of the consumer, and an unread body is never asked for).
+ */
+function bodyStream(req: RapidRequest): ReadableStream<Uint8Array> {
+  let source: Readable | null = null;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (source !== null) {
+          source.resume();
+          return;
+        }
+        const s = req.stream();
+        source = s;
+        s.on('data', (chunk: Buffer) => {
+          controller.enqueue(chunk);
+          if ((controller.desiredSize ?? 0) <= 0) s.pause();
+        });
+        s.on('end', () => controller.close());
+        s.on('error', (err) => controller.error(err));
+      },
+      cancel() {
+        // The app stopped reading: let the engine drop the rest so the connection stays usable.
+        const s = source;
+        if (s !== null) {
+          s.removeAllListeners('data');
+          s.on('error', () => undefined);
+          s.resume();
+        }
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client disconnects
+// ---------------------------------------------------------------------------------------------
+
+interface CloseSource {
+  once(event: 'close', fn: () => void): unknown;
+  off(event: 'close', fn: () => void): unknown;
+  readonly destroyed: boolean;
+}
+
+/**
+ * Where to hear that the client went away. RapidRequest has no close notification yet, so this
+ * looks for one: a `signal` (AbortSignal) or `socket` the request may carry, else the HTTP/1.1
+ * request's connection socket. Returns null when there is none (the adapter then still works;
+ * only the AbortSignal and early stream cancellation are lost).
+ */
+function closeSourceOf(req: RapidRequest): CloseSource | AbortSignal | null {
+  const r = req as unknown as {
+    signal?: unknown;
+    socket?: unknown;
+    source?: { socket?: unknown };
+  };
+  if (r.signal instanceof AbortSignal) return r.signal;
+  const socket = r.socket ?? r.source?.socket;
+  if (
+    socket !== null &&
+    typeof socket === 'object' &&
+    typeof (socket as CloseSource).once === 'function'
+  ) {
+    return socket as CloseSource;
+  }
+  return null;
+}
+
+/** Call `fn` once when the client disconnects; returns the function that stops listening. */
+function onClientGone(req: RapidRequest, fn: () => void): () => void {
+  const src = closeSourceOf(req);
+  if (src === null) return noop;
+  if (src instanceof AbortSignal) {
+    if (src.aborted) {
+      queueMicrotask(fn);
+      return noop;
+    }
+    src.addEventListener('abort', fn, { once: true });
+    return () => src.removeEventListener('abort', fn);
+  }
+  if (src.destroyed) {
+    queueMicrotask(fn);
+    return noop;
+  }
+  src.once('close', fn);
+  return () => src.off('close', fn);
+}
+
+function noop(): void {}
+
+// ---------------------------------------------------------------------------------------------
+// Writing the Response
+// ---------------------------------------------------------------------------------------------
+
+/** undici's internal Response state slot, when this Node has one (feature-detected once). */
+const kState = Reflect.ownKeys(new Response()).find(
+  (k) => typeof k === 'symbol' && k.description === 'state',
+) as symbol | undefined;
+
+interface UndiciBody {
+  stream?: ReadableStream<Uint8Array> & { locked: boolean };
+  source?: unknown;
+  length?: number | null;
+}
+
+/** The body a Response was constructed with, when it can be sent without reading its stream. */
+function knownBody(response: Response): { source: unknown } | null | undefined {
+  if (kState === undefined) return undefined;
+  const state = (response as unknown as Record<symbol, { body?: UndiciBody | null } | undefined>)[
+    kState
+  ];
+  if (state === undefined || typeof state !== 'object') return undefined;
+  const body = state.body;
+  if (body === null || body === undefined) return null;
+  if (body.source === null || body.source === undefined) return undefined;
+  if (body.stream !== undefined && body.stream.locked) return undefined;
+  if (response.bodyUsed) return undefined;
+  return { source: body.source };
+}
+
+function copyHeaders(response: Response, res: RapidResponse): void {
+  let cookies = false;
+  response.headers.forEach((value, name) => {
+    if (name === 'set-cookie') cookies = true;
+    else res.setHeader(name, value);
+  });
+  // Each cookie its own field line (RFC 6265 §3: Set-Cookie cannot be folded with commas).
+  if (cookies) res.setHeader('set-cookie', response.headers.getSetCookie());
+}
+
+/** Write a Response on a native response. */
+export async function writeResponse(
+  response: Response,
+  req: RapidRequest,
+  res: RapidResponse,
+): Promise<void> {
+  res.statusCode = response.status;
+  copyHeaders(response, res);
+  const head = req.method === 'HEAD';
+  const known = knownBody(response);
+  if (known === null || (head && known !== undefined)) {
+    // No body (or HEAD): a Content-Length the app set says what a GET would carry (RFC 9110
+    // §9.3.2); writing an empty chunk first makes the engine send that length, not 0.
+    if (head && /^\d+$/.test(response.headers.get('content-length') ?? '')) {
+      res.write('');
+      res.end();
+    } else {
+      res.send(head && known !== null ? (known.source as string) : null);
+    }
+    return;
+  }
+  if (known !== undefined) {
+    const source = known.source;
+    if (typeof source === 'string' || source instanceof Uint8Array) {
+      res.send(source);
+      return;
+    }
+    if (source instanceof Blob) {
+      res.send(new Uint8Array(await source.arrayBuffer()));
+      return;
+    }
+  }
+  const body = response.body;
+  if (body === null) {
+    res.send(null);
+    return;
+  }
+  if (head) {
+    await body.cancel();
+    res.send(null);
+    return;
+  }
+  await pump(body, req, res);
+}
+
+/** Stream a body with backpressure; cancel it when the client goes away. */
+async function pump(
+  body: ReadableStream<Uint8Array>,
+  req: RapidRequest,
+  res: RapidResponse,
+): Promise<void> {
+  const reader = body.getReader();
+  let gone = false;
+  const stop = onClientGone(req, () => {
+    gone = true;
+    reader.cancel(new RapidError(E.REQUEST_ABORTED)).catch(noop);
+  });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || gone) break;
+      if (!res.write(value) && !gone) await res.drain();
+    }
+  } catch (err) {
+    if (gone) return;
+    throw err;
+  } finally {
+    stop();
+  }
+  if (!gone) res.end();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+// ---------------------------------------------------------------------------------------------
+
+async function run(
+  fn: FetchFunction,
+  options: FetchHandlerOptions,
+  req: RapidRequest,
+  res: RapidResponse,
+  url: string,
+): Promise<void> {
+  const lazy = newLazy(req, url);
+  const request = lazyWorks ? lazy : realOf(lazy as unknown as LazyRequest);
+  const info: FetchInfo = {
+    req,
+    res,
+    remoteAddress: req.remoteAddress,
+    remotePort: req.remotePort,
+  };
+  try {
+    let response: unknown;
+    try {
+      const r = fn(request, info);
+      // Synchronous answers (most routes of most apps) skip a promise turn.
+      response = r instanceof Response ? r : await r;
+      if (!(response instanceof Response)) {
+        throw new TypeError(`fetch handler returned ${describe(response)}, not a Response`);
+      }
+    } catch (err) {
+      if (options.onError === undefined) throw err;
+      response = await options.onError(err, request);
+    }
+    await writeResponse(response as Response, req, res);
+  } finally {
+    // The signal was handed out: stop watching the connection (it may serve more requests).
+    const unwatch = (lazy as unknown as LazyRequest)[kUnwatch];
+    if (unwatch !== undefined) unwatch();
+  }
+}
+
+function describe(v: unknown): string {
+  return v === null
+    ? 'null'
+    : typeof v === 'object'
+      ? (v.constructor?.name ?? 'an object')
+      : typeof v;
+}
+
+/** A native handler serving a fetch function. */
+export function fetchHandler(fn: FetchFunction, options: FetchHandlerOptions = {}): Handler {
+  if (typeof fn !== 'function') {
+    throw new RapidError(E.INVALID_OPTION, 'fetchHandler() needs a (request) => Response function');
+  }
+  return (req, res) => run(fn, options, req, res, requestUrl(req));
+}
+
+/**
+ * A native handler serving a fetch function below `prefix`: `/api/users` reaches the function
+ * as `/users` (the prefix itself as `/`); other paths get a 404. Use it as the handler of a
+ * wildcard route (`app.all('/api/*', mountFetch('/api', hono.fetch))`) or on its own.
+ */
+export function mountFetch(
+  prefix: string,
+  fn: FetchFunction,
+  options: FetchHandlerOptions = {},
+): Handler {
+  if (typeof prefix !== 'string' || prefix.charCodeAt(0) !== 0x2f) {
+    throw new RapidError(E.INVALID_OPTION, `mountFetch() prefix must start with "/": ${prefix}`);
+  }
+  if (typeof fn !== 'function') {
+    throw new RapidError(E.INVALID_OPTION, 'mountFetch() needs a (request) => Response function');
+  }
+  const base = prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  if (base === '/') return fetchHandler(fn, options);
+  return (req, res) => {
+    const path = req.path;
+    if (path === base) return run(fn, options, req, res, requestUrl(req, '/'));
+    if (path.startsWith(base) && path.charCodeAt(base.length) === 0x2f) {
+      return run(fn, options, req, res, requestUrl(req, path.slice(base.length)));
+    }
+    res.statusCode = 404;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.send('Not Found\n');
+    return undefined;
+  };
+}
