@@ -88,7 +88,8 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
 
   private deadline = 0;
   private timerKind = T_NONE;
-  private drainWaiters: (() => void)[] | null = null;
+  /** Responses waiting in waitDrain() until they may write again (see blocked()). */
+  private drainWaiters: DrainWaiter[] | null = null;
 
   constructor(socket: Socket, opts: H1Options, owner: ConnectionOwner) {
     this.socket = socket;
@@ -311,8 +312,13 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
 
   // ---- ResponseSink ----
 
-  get blocked(): boolean {
-    return this.socket.writableNeedDrain;
+  /**
+   * A response may not write more while the socket's buffer is full or while it is not at the
+   * front of the pipeline: what it writes then is held in memory (`pending`) until its turn, so
+   * a streamed response behind a slow one must wait rather than pull its whole source in.
+   */
+  blocked(res: H1Response): boolean {
+    return res !== this.queue[0] || this.socket.writableNeedDrain;
   }
 
   write(res: H1Response, piece: string | Buffer): void {
@@ -352,8 +358,9 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     const socket = this.socket;
     const list = this.outList;
     if (list === null) {
-      if (this.outStr === '') return;
-      socket.write(this.outStr, 'latin1');
+      // Nothing to write is no reason to skip the end below: a closing response whose last
+      // bytes left on an earlier turn still has to end the socket (close-delimited bodies).
+      if (this.outStr !== '') socket.write(this.outStr, 'latin1');
     } else {
       if (this.outStr !== '') list.push(this.outStr);
       socket.cork();
@@ -396,6 +403,8 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
         for (const piece of pending) this.out(piece);
       }
     }
+    // A new front of the queue may write now.
+    if (this.drainWaiters !== null) this.wakeDrainWaiters();
     if (queue.length > 0) {
       this.setDeadline(T_RESPONSE, this.limits.responseTimeout);
     } else if (this.current === null) {
@@ -417,15 +426,25 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     else this.setDeadline(T_IDLE, this.limits.keepAliveTimeout);
   }
 
-  waitDrain(): Promise<void> {
-    if (this.closed || !this.socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => (this.drainWaiters ??= []).push(resolve));
+  waitDrain(res: H1Response): Promise<void> {
+    if (this.closed || !this.blocked(res)) return Promise.resolve();
+    return new Promise((resolve) => (this.drainWaiters ??= []).push({ res, resolve }));
+  }
+
+  /** Wake the drain waiters that may write now (all of them once the socket is gone). */
+  private wakeDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    if (waiters === null) return;
+    let still: DrainWaiter[] | null = null;
+    for (const w of waiters) {
+      if (this.closed || !this.blocked(w.res)) w.resolve();
+      else (still ??= []).push(w);
+    }
+    this.drainWaiters = still;
   }
 
   private onDrain(): void {
-    const waiters = this.drainWaiters;
-    this.drainWaiters = null;
-    if (waiters !== null) for (const w of waiters) w();
+    this.wakeDrainWaiters();
     if (this.writePaused) {
       this.writePaused = false;
       this.tryResume();
@@ -477,9 +496,7 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     this.pendingInput = null;
     this.outStr = '';
     this.outList = null;
-    const waiters = this.drainWaiters;
-    this.drainWaiters = null;
-    if (waiters !== null) for (const w of waiters) w();
+    this.wakeDrainWaiters();
   }
 
   private detach(): void {
@@ -555,6 +572,11 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
   destroy(): void {
     this.socket.destroy();
   }
+}
+
+interface DrainWaiter {
+  res: H1Response;
+  resolve: () => void;
 }
 
 function flushTick(conn: H1Connection): void {

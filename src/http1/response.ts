@@ -21,11 +21,12 @@ export interface ResponseSink {
   write(res: H1Response, piece: string | Buffer): void;
   /** The response is complete. */
   finish(res: H1Response): void;
-  /** True when the socket's write buffer is over its high-water mark. */
-  readonly blocked: boolean;
+  /** True when this response should not write more now (socket buffer full, or not its turn). */
+  blocked(res: H1Response): boolean;
   /** True once the socket is gone; writes are dropped. */
   readonly closed: boolean;
-  waitDrain(): Promise<void>;
+  /** Resolves when `blocked(res)` is over (or the socket is gone). */
+  waitDrain(res: H1Response): Promise<void>;
 }
 
 const MODE_NONE = 0;
@@ -202,7 +203,7 @@ export class H1Response implements RapidResponse {
     const data = typeof chunk === 'string' ? chunk : toBuffer(chunk);
     const len = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     if (this.mode === MODE_NONE) this.startStream();
-    if (len === 0) return !this.sink.blocked;
+    if (len === 0) return !this.sink.blocked(this);
     if (this.mode === MODE_FIXED && this.sendsBody()) {
       // RFC 9112 §6.3: the message ends after Content-Length bytes; anything more would be read
       // by the client as the start of the next response.
@@ -221,7 +222,7 @@ export class H1Response implements RapidResponse {
       return true;
     }
     this.emitBody(data, len);
-    return !this.sink.blocked;
+    return !this.sink.blocked(this);
   }
 
   private startStream(): void {
@@ -307,7 +308,7 @@ export class H1Response implements RapidResponse {
   }
 
   drain(): Promise<void> {
-    return this.sink.waitDrain();
+    return this.sink.waitDrain(this);
   }
 
   async stream(source: Readable | AsyncIterable<string | Uint8Array>): Promise<void> {
@@ -315,7 +316,7 @@ export class H1Response implements RapidResponse {
     try {
       for await (const chunk of source as AsyncIterable<string | Uint8Array>) {
         if (this.sink.closed) break;
-        if (!this.write(chunk)) await this.sink.waitDrain();
+        if (!this.write(chunk)) await this.sink.waitDrain(this);
         if (this.sink.closed) break;
       }
     } catch (err) {

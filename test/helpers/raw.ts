@@ -58,17 +58,21 @@ function makeResponse(
 }
 
 /**
- * Splits a response byte stream into responses. `isHead(i)` says whether the i-th final response
- * answers a HEAD request (no body whatever its headers say, RFC 9110 §9.3.2).
+ * Splits a response byte stream into responses, incrementally (linear in the bytes received, so
+ * multi-megabyte bodies are cheap). `isHead(i)` says whether the i-th final response answers a
+ * HEAD request (no body whatever its headers say, RFC 9110 §9.3.2).
  */
 export class ResponseReader {
   readonly responses: RawResponse[] = [];
-  /** Bytes that are not (yet) a complete response. */
+  /** Bytes not yet consumed (a partial line, or what follows the last complete response). */
   rest: Buffer = Buffer.alloc(0);
   /** Set when the stream cannot be parsed as HTTP/1.1 responses. */
   error: string | null = null;
   private finals = 0;
-  private partial: RawResponse | null = null;
+  private state: 'head' | 'length' | 'size' | 'data' | 'crlf' | 'trailers' | 'close' = 'head';
+  private current: RawResponse | null = null;
+  private parts: Buffer[] = [];
+  private remaining = 0;
   private isHead: (index: number) => boolean;
 
   constructor(isHead: (index: number) => boolean = () => false) {
@@ -87,21 +91,105 @@ export class ResponseReader {
 
   /** The peer closed: a close-delimited body ends here. */
   end(): void {
-    if (this.partial !== null && this.partial.framing === 'close') {
-      this.partial.body = this.rest;
+    if (this.current !== null && this.state === 'close') {
+      this.parts.push(this.rest);
       this.rest = Buffer.alloc(0);
-      this.responses.push(this.partial);
-      this.finals++;
-      this.partial = null;
+      this.complete();
     }
   }
 
+  private complete(): void {
+    const res = this.current as RawResponse;
+    res.body = Buffer.concat(this.parts);
+    this.parts = [];
+    this.current = null;
+    this.state = 'head';
+    this.responses.push(res);
+    if (res.status >= 200) this.finals++;
+  }
+
+  /** Take up to `remaining` body bytes from rest. */
+  private take(): void {
+    const n = Math.min(this.remaining, this.rest.length);
+    if (n > 0) {
+      this.parts.push(Buffer.from(this.rest.subarray(0, n)));
+      this.rest = this.rest.subarray(n);
+      this.remaining -= n;
+    }
+  }
+
+  private line(): string | null {
+    const end = this.rest.indexOf('\r\n');
+    if (end === -1) return null;
+    const text = this.rest.toString('latin1', 0, end);
+    this.rest = this.rest.subarray(end + 2);
+    return text;
+  }
+
+  /** One state transition; false when more input is needed. */
   private step(): boolean {
-    if (this.partial !== null) return false; // close-delimited: wait for end()
+    switch (this.state) {
+      case 'head':
+        return this.head();
+      case 'length':
+        this.take();
+        if (this.remaining > 0) return false;
+        this.complete();
+        return true;
+      case 'size': {
+        const line = this.line();
+        if (line === null) return false;
+        const sizeText = line.split(';')[0]?.trim() ?? '';
+        if (!/^[0-9a-fA-F]+$/.test(sizeText)) {
+          this.error = `bad chunk size ${JSON.stringify(line)}`;
+          return false;
+        }
+        this.remaining = parseInt(sizeText, 16);
+        this.state = this.remaining === 0 ? 'trailers' : 'data';
+        return true;
+      }
+      case 'data':
+        this.take();
+        if (this.remaining > 0) return false;
+        this.state = 'crlf';
+        return true;
+      case 'crlf':
+        if (this.rest.length < 2) return false;
+        if (this.rest[0] !== 13 || this.rest[1] !== 10) {
+          this.error = 'chunk data not followed by CRLF';
+          return false;
+        }
+        this.rest = this.rest.subarray(2);
+        this.state = 'size';
+        return true;
+      case 'trailers': {
+        const line = this.line();
+        if (line === null) return false;
+        if (line === '') this.complete();
+        else {
+          const colon = line.indexOf(':');
+          (this.current as RawResponse).trailers.push([
+            line.slice(0, colon).toLowerCase(),
+            line.slice(colon + 1).trim(),
+          ]);
+        }
+        return true;
+      }
+      case 'close':
+        if (this.rest.length > 0) {
+          this.parts.push(Buffer.from(this.rest));
+          this.rest = Buffer.alloc(0);
+        }
+        return false;
+    }
+  }
+
+  private head(): boolean {
     const buf = this.rest;
     const headEnd = buf.indexOf('\r\n\r\n');
     if (headEnd === -1) return false;
     const head = buf.toString('latin1', 0, headEnd);
+    this.rest = buf.subarray(headEnd + 4);
     const lines = head.split('\r\n');
     const m = /^(HTTP\/\d\.\d) (\d{3}) ?(.*)$/.exec(lines[0] ?? '');
     if (m === null) {
@@ -119,72 +207,32 @@ export class ResponseReader {
     }
     const status = Number(m[2]);
     const res = makeResponse(head, m[1] as string, status, m[3] as string, headers);
-    let off = headEnd + 4;
+    this.current = res;
+    this.parts = [];
     const te = res.header('transfer-encoding');
     const cl = res.header('content-length');
     if (status < 200 || status === 204 || status === 304 || this.isHead(this.finals)) {
       res.framing = 'none';
+      this.complete();
     } else if (te !== undefined) {
       if (!/(^|,)\s*chunked\s*$/i.test(te)) {
         this.error = `unsupported transfer-encoding ${te}`;
         return false;
       }
       res.framing = 'chunked';
-      const parts: Buffer[] = [];
-      for (;;) {
-        const lineEnd = buf.indexOf('\r\n', off);
-        if (lineEnd === -1) return false;
-        const sizeText = buf.toString('latin1', off, lineEnd).split(';')[0]?.trim() ?? '';
-        if (!/^[0-9a-fA-F]+$/.test(sizeText)) {
-          this.error = `bad chunk size ${JSON.stringify(sizeText)}`;
-          return false;
-        }
-        const size = parseInt(sizeText, 16);
-        off = lineEnd + 2;
-        if (size === 0) {
-          // trailer section, then CRLF
-          for (;;) {
-            const tEnd = buf.indexOf('\r\n', off);
-            if (tEnd === -1) return false;
-            if (tEnd === off) {
-              off += 2;
-              break;
-            }
-            const line = buf.toString('latin1', off, tEnd);
-            const colon = line.indexOf(':');
-            res.trailers.push([line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()]);
-            off = tEnd + 2;
-          }
-          break;
-        }
-        if (buf.length < off + size + 2) return false;
-        parts.push(buf.subarray(off, off + size));
-        if (buf[off + size] !== 13 || buf[off + size + 1] !== 10) {
-          this.error = 'chunk data not followed by CRLF';
-          return false;
-        }
-        off += size + 2;
-      }
-      res.body = Buffer.concat(parts);
+      this.state = 'size';
     } else if (cl !== undefined) {
       if (res.all('content-length').length !== 1 || !/^\d+$/.test(cl)) {
         this.error = `bad content-length ${res.all('content-length').join('|')}`;
         return false;
       }
-      const n = Number(cl);
-      if (buf.length < off + n) return false;
       res.framing = 'length';
-      res.body = Buffer.from(buf.subarray(off, off + n));
-      off += n;
+      this.remaining = Number(cl);
+      this.state = 'length';
     } else {
       res.framing = 'close';
-      this.partial = res;
-      this.rest = buf.subarray(off);
-      return false;
+      this.state = 'close';
     }
-    this.rest = buf.subarray(off);
-    this.responses.push(res);
-    if (status >= 200) this.finals++;
     return true;
   }
 }
@@ -217,8 +265,8 @@ export function pieces(data: Buffer, opts: SendOptions = {}): Buffer[] {
 export class RawClient {
   readonly socket: net.Socket;
   readonly reader: ResponseReader;
-  /** Every byte received. */
-  received: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private receivedCache: Buffer | null = null;
   closed = false;
   /** Set when the server reset the connection (ECONNRESET) rather than closing it. */
   resetError: Error | null = null;
@@ -232,7 +280,8 @@ export class RawClient {
     this.socket = socket;
     this.reader = new ResponseReader(isHead);
     socket.on('data', (chunk: Buffer) => {
-      this.received = Buffer.concat([this.received, chunk]);
+      this.chunks.push(chunk);
+      this.receivedCache = null;
       this.reader.push(chunk);
       this.wake();
     });
@@ -272,6 +321,11 @@ export class RawClient {
         resolve(new RawClient(socket, opts.isHead));
       });
     });
+  }
+
+  /** Every byte received. */
+  get received(): Buffer {
+    return (this.receivedCache ??= Buffer.concat(this.chunks));
   }
 
   get responses(): RawResponse[] {

@@ -199,3 +199,40 @@ test('a pipeline sent, then half-closed: every request is still answered', async
     Array.from({ length: N }, (_, i) => `/${i}`),
   );
 });
+
+test('a streamed response waiting behind a slow one is not buffered without bound', async (t) => {
+  const CHUNK = Buffer.alloc(16 * 1024, 's');
+  const TOTAL = 2000; // 32 MB if it were all pulled
+  let pulled = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const s = await startServer(
+    async (rq, res) => {
+      if (rq.path === '/slow') {
+        await gate;
+        res.send('slow');
+        return;
+      }
+      await res.stream(
+        (async function* () {
+          for (let i = 0; i < TOTAL; i++) {
+            pulled++;
+            yield CHUNK;
+          }
+        })(),
+      );
+    },
+    { t },
+  );
+  const c = await RawClient.connect(s.port);
+  await c.send(Buffer.concat([req('GET', '/slow'), req('GET', '/stream')]));
+  // The second handler runs while the first has not answered: it may fill a small buffer,
+  // then must wait for its turn instead of pulling its whole source into memory.
+  const stalled = await settled(() => pulled, { ms: 40, stable: 5 });
+  assert.ok(stalled < 16, `pulled ${stalled} of ${TOTAL} chunks while waiting behind /slow`);
+  release();
+  const [slow, streamed] = await c.waitResponses(2);
+  assert.equal(slow!.text(), 'slow');
+  assert.equal(streamed!.body.length, CHUNK.length * TOTAL);
+  c.destroy();
+});

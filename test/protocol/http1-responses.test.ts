@@ -166,6 +166,33 @@ test('res.stream() of a multi-MB file, over raw sockets and undici', async (t) =
   assert.equal(sha(Buffer.from(await r.body.arrayBuffer())), sha(FILE_DATA));
 });
 
+test(
+  'a response that ends the connection after its last write was already flushed still closes it',
+  { timeout: 10_000 },
+  async (t) => {
+    // The last body bytes leave on an earlier turn than end(): the end has nothing left to write
+    // but must still end the socket (close-delimited HTTP/1.0 bodies depend on it).
+    const s = await startServer(
+      async (_rq, res) => {
+        res.write('x'.repeat(20_000));
+        await new Promise((r) => setTimeout(r, 5));
+        res.end();
+      },
+      { t },
+    );
+    const h10 = await exchange(s.port, 'GET / HTTP/1.0\r\n\r\n');
+    assert.equal(h10.responses[0]!.framing, 'close');
+    assert.equal(h10.responses[0]!.body.length, 20_000);
+    const close = await exchange(s.port, req('GET', '/', { Connection: 'close' }));
+    assert.equal(close.responses[0]!.body.length, 20_000);
+    const head = await exchange(s.port, req('HEAD', '/', { Connection: 'close' }), {
+      isHead: () => true,
+    });
+    assert.equal(head.responses.length, 1);
+    assert.ok(head.client.closed);
+  },
+);
+
 test('204 and 304 carry no body (and 204 no Content-Length); the next response still parses', async (t) => {
   const s = await startServer((rq, res) => responder(rq.path, res), { t });
   const { client, responses } = await exchange(
