@@ -30,6 +30,9 @@ import type {
   SendHook,
 } from './types.js';
 
+/** A route's functions: optional route middleware, then the handler. */
+export type RouteHandlers = [...Middleware[], AppHandler];
+
 export interface AppOptions {
   /** Route matching of static text (default true). See docs/router.md. */
   caseSensitive?: boolean;
@@ -195,11 +198,7 @@ export class App {
    * Register handlers for `method` (one, a list, or 'ALL') on `path`. Every function but the last
    * is route middleware `(req, res, next)`; the last is the handler `(req, res)`.
    */
-  route(
-    method: string | readonly string[],
-    path: string,
-    ...handlers: (Middleware | AppHandler)[]
-  ): this {
+  route(method: string | readonly string[], path: string, ...handlers: RouteHandlers): this {
     this.#assertOpen();
     if (handlers.length === 0)
       throw new RapidError(E.APP_INVALID_HANDLER, `${path} has no handler`);
@@ -210,29 +209,29 @@ export class App {
     return this;
   }
 
-  get(path: string, ...handlers: (Middleware | AppHandler)[]): this {
+  get(path: string, ...handlers: RouteHandlers): this {
     return this.route('GET', path, ...handlers);
   }
-  post(path: string, ...handlers: (Middleware | AppHandler)[]): this {
+  post(path: string, ...handlers: RouteHandlers): this {
     return this.route('POST', path, ...handlers);
   }
-  put(path: string, ...handlers: (Middleware | AppHandler)[]): this {
+  put(path: string, ...handlers: RouteHandlers): this {
     return this.route('PUT', path, ...handlers);
   }
-  delete(path: string, ...handlers: (Middleware | AppHandler)[]): this {
+  delete(path: string, ...handlers: RouteHandlers): this {
     return this.route('DELETE', path, ...handlers);
   }
-  patch(path: string, ...handlers: (Middleware | AppHandler)[]): this {
+  patch(path: string, ...handlers: RouteHandlers): this {
     return this.route('PATCH', path, ...handlers);
   }
-  options(path: string, ...handlers: (Middleware | AppHandler)[]): this {
+  options(path: string, ...handlers: RouteHandlers): this {
     return this.route('OPTIONS', path, ...handlers);
   }
-  head(path: string, ...handlers: (Middleware | AppHandler)[]): this {
+  head(path: string, ...handlers: RouteHandlers): this {
     return this.route('HEAD', path, ...handlers);
   }
   /** Every method (an explicit route of the method wins). */
-  all(path: string, ...handlers: (Middleware | AppHandler)[]): this {
+  all(path: string, ...handlers: RouteHandlers): this {
     return this.route(ANY_METHOD, path, ...handlers);
   }
 
