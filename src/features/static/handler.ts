@@ -17,7 +17,6 @@ import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises
 import { statSync, realpathSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { E, RapidError, type ErrorSpec } from '../../core/errors.js';
@@ -959,7 +958,7 @@ class StaticFiles {
       highWaterMark: 64 * 1024,
     });
     try {
-      await res.stream(stream);
+      await res.stream(exactly(stream, length));
     } finally {
       if (!stream.destroyed) stream.destroy();
     }
@@ -1138,27 +1137,41 @@ async function* multipart(
   ranges: readonly ByteRange[],
   heads: readonly string[],
   tail: string,
-): AsyncGenerator<Buffer | string> {
+): AsyncGenerator<Buffer> {
+  // Positional reads on the one handle: a ReadStream would take the handle over and close it
+  // after the first part. Each chunk is a fresh buffer, as the socket may still hold the last.
   try {
     for (let i = 0; i < ranges.length; i++) {
       const r = ranges[i]!;
       yield Buffer.from(heads[i]!, 'latin1');
-      const part: Readable = fh.createReadStream({
-        start: r.start,
-        end: r.end,
-        autoClose: false,
-        highWaterMark: 64 * 1024,
-      });
-      try {
-        for await (const chunk of part) yield chunk as Buffer;
-      } finally {
-        part.destroy();
+      let pos = r.start;
+      while (pos <= r.end) {
+        const n = Math.min(64 * 1024, r.end - pos + 1);
+        const buf = Buffer.allocUnsafe(n);
+        const { bytesRead } = await fh.read(buf, 0, n, pos);
+        if (bytesRead === 0) throw new Error('file shrank while a range was sent');
+        pos += bytesRead;
+        yield bytesRead === n ? buf : buf.subarray(0, bytesRead);
       }
     }
     yield Buffer.from(tail, 'latin1');
   } finally {
     await fh.close().catch(noop);
   }
+}
+
+/**
+ * Passes a file stream through, failing if it ends short of the announced Content-Length (the
+ * file was truncated while sent): the engine then closes the connection rather than leave the
+ * client waiting for bytes that will never come.
+ */
+async function* exactly(stream: AsyncIterable<Buffer>, length: number): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const chunk of stream) {
+    n += chunk.length;
+    yield chunk;
+  }
+  if (n !== length) throw new Error(`file changed while sent: ${n} of ${length} bytes`);
 }
 
 async function readWhole(fh: FileHandle, size: number): Promise<Buffer> {
