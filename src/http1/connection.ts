@@ -220,12 +220,12 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     this.current = null;
     this.currentRes = null;
     if (req !== null) req.end();
-    if (res !== null && !res.done) {
-      if (this.queue[0] === res) this.setDeadline(T_RESPONSE, this.limits.responseTimeout);
-      if (!res.keepAlive) this.stopParsing = true;
-    } else if (this.queue.length === 0) {
-      this.idle();
-    }
+    if (res !== null && !res.done && !res.keepAlive) this.stopParsing = true;
+    // The one deadline slot goes back from the body to the response at the front of the queue,
+    // which may be an earlier request than this one (pipelining), or to idle. Leaving the body
+    // deadline armed would later fire with no body in progress.
+    if (this.queue.length > 0) this.setDeadline(T_RESPONSE, this.limits.responseTimeout);
+    else this.idle();
   }
 
   private onParseError(spec: ErrorSpec): void {
@@ -406,7 +406,8 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     // A new front of the queue may write now.
     if (this.drainWaiters !== null) this.wakeDrainWaiters();
     if (queue.length > 0) {
-      this.setDeadline(T_RESPONSE, this.limits.responseTimeout);
+      // While a body is arriving its deadline stays armed (onBodyDone re-arms the response one).
+      if (this.current === null) this.setDeadline(T_RESPONSE, this.limits.responseTimeout);
     } else if (this.current === null) {
       this.idle();
     }
