@@ -288,3 +288,17 @@ export function foreignTicks(
   }
   return sum;
 }
+
+/**
+ * Per-CPU time from /proc/stat in clock ticks: `busy` is user + nice + system + irq + softirq,
+ * `steal` the time the hypervisor gave this virtual CPU to someone else.
+ */
+export function cpuStat(): { busy: number; steal: number }[] {
+  return readFileSync('/proc/stat', 'latin1')
+    .split('\n')
+    .filter((l) => /^cpu\d+ /.test(l))
+    .map((l) => {
+      const f = l.split(/\s+/).slice(1).map(Number);
+      return { busy: f[0]! + f[1]! + f[2]! + f[5]! + f[6]!, steal: f[7] ?? 0 };
+    });
+}

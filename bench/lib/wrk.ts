@@ -15,6 +15,8 @@ export interface WrkResult {
   latencyUs: { min: number; mean: number; max: number; p50: number; p90: number; p99: number };
   /** CPU wrk itself used, % of one core (near 100 means the client, not the server, is the limit). */
   clientCpu: number;
+  /** wrk's CPU ticks at its last sample (within 50 ms of its end). */
+  clientTicks: number;
   pid: number;
 }
 
@@ -27,7 +29,9 @@ interface WrkJson {
 }
 
 /** Parse wrk's stdout (with one of bench/wrk's scripts). Throws when there is nothing usable. */
-export function parseWrkOutput(stdout: string): Omit<WrkResult, 'clientCpu' | 'pid'> {
+export function parseWrkOutput(
+  stdout: string,
+): Omit<WrkResult, 'clientCpu' | 'clientTicks' | 'pid'> {
   const line = stdout.split('\n').find((l) => l.startsWith('WRK_JSON '));
   if (line !== undefined) {
     const j = JSON.parse(line.slice('WRK_JSON '.length)) as WrkJson;
@@ -53,7 +57,9 @@ function durationUs(text: string): number {
 }
 
 /** wrk's human output (no script): "Requests/sec:", "N requests in Xs, YMB read", percentiles. */
-export function parseWrkProse(stdout: string): Omit<WrkResult, 'clientCpu' | 'pid'> {
+export function parseWrkProse(
+  stdout: string,
+): Omit<WrkResult, 'clientCpu' | 'clientTicks' | 'pid'> {
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
   const total = /(\d+) requests in ([\d.]+\w+), ([\d.]+)(B|KB|MB|GB) read/.exec(stdout);
   if (rps === null || total === null) throw new Error(`cannot read wrk output:\n${stdout}`);
@@ -94,7 +100,7 @@ export function errorCount(r: Pick<WrkResult, 'errors'>): number {
 
 /**
  * Run wrk (argv without the leading "wrk") pinned to `cpu`, sampling its CPU time from /proc
- * every 200 ms (the process is gone once it exits, so the last sample stands for the run).
+ * every 50 ms (the process is gone once it exits, so the last sample stands for the run).
  */
 export function runWrk(cpu: string, argv: readonly string[], cwd: string): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
@@ -112,7 +118,7 @@ export function runWrk(cpu: string, argv: readonly string[], cwd: string): Promi
         lastTicks = t;
         lastAt = process.hrtime.bigint();
       }
-    }, 200);
+    }, 50);
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
@@ -131,7 +137,7 @@ export function runWrk(cpu: string, argv: readonly string[], cwd: string): Promi
         const parsed = parseWrkOutput(out);
         const elapsed = Number(lastAt - t0) / 1e9;
         const clientCpu = elapsed > 0.5 ? (100 * lastTicks) / CLK_TCK / elapsed : Number.NaN;
-        resolve({ ...parsed, clientCpu, pid });
+        resolve({ ...parsed, clientCpu, clientTicks: lastTicks, pid });
       } catch (e) {
         reject(e as Error);
       }

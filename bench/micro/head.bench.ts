@@ -12,7 +12,7 @@ const sink: ResponseSink = {
     written += piece.length;
   },
   finish() {},
-  blocked: false,
+  blocked: () => false,
   closed: false,
   waitDrain: () => Promise.resolve(),
 };
