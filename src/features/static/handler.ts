@@ -820,7 +820,7 @@ class StaticFiles {
       const st = o.st;
       const size = st.size;
       const media = this.mime.forName(o.rel);
-      const compress = this.codings.length !== 0 && media.compressible;
+      const compress = this.codings.length !== 0 && media.compressible && size >= this.minCompress;
       const etag = makeEtag(size, st.mtimeMs);
       const lastModified = Math.floor(st.mtimeMs / 1000) * 1000;
       const cacheControl = this.cacheControl(o.rel);
