@@ -1,3 +1,37 @@
 /** Rapid's public API. */
 export { serve, RapidServer, resolveLimits, type ServeOptions } from './server/server.js';
 export * from './core/index.js';
+// The application layer (docs/app.md): serve({ handler: createApp().get('/', () => 'hi').handler }).
+export {
+  App,
+  createApp,
+  HttpError,
+  httpErrors,
+  parseQuery,
+  parseCookies,
+  serializeCookie,
+  signCookie,
+  unsignCookie,
+  type AppOptions,
+  type SiteOptions,
+  type HttpErrorOptions,
+  type TrustProxy,
+  type TrustFn,
+  type AppRequest,
+  type AppResponse,
+  type AppHandler,
+  type Middleware,
+  type Next,
+  type RequestHook,
+  type SendHook,
+  type ErrorHook,
+  type ErrorHandler,
+  type Payload,
+  type HookName,
+  type BodyParser,
+  type BodyParseContext,
+  type FileSender,
+  type SendFileOptions,
+  type CookieOptions,
+  type Query,
+} from './app/index.js';
