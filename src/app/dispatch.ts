@@ -1,7 +1,7 @@
 /**
  * The path of one request through an application, from the native handler call to the response:
  *
- *   site (Host) -> onRequest hooks -> route lookup -> use() middleware -> preHandler hooks
+ *   onRequest hooks -> site (Host) -> route lookup -> use() middleware -> preHandler hooks
  *   -> route handlers -> returned value sent -> onSend hooks -> engine -> onResponse hooks
  *
  * and, on any throw or rejection, onError hooks -> error handler -> error page.
@@ -42,13 +42,23 @@ function enter(
   res: AppResponseImpl,
   path: string,
 ): void | Promise<void> {
+  req.scope = scope;
+  req.routePath = path;
+  if (scope.onRequest !== null) return runOnRequest(scope, scope.onRequest, req, res, path);
+  return pick(scope, req, res, path);
+}
+
+/** After the app's onRequest hooks: hand the request to a matching site, or route it here. */
+function pick(
+  scope: Scope,
+  req: AppRequestImpl,
+  res: AppResponseImpl,
+  path: string,
+): void | Promise<void> {
   if (scope.sites !== null) {
     const site = scope.sites.find(req.raw.host);
     if (site !== undefined) return enter(site, req, res, path);
   }
-  req.scope = scope;
-  req.routePath = path;
-  if (scope.onRequest !== null) return runOnRequest(scope, scope.onRequest, req, res, path);
   return route(scope, req, res, path);
 }
 
@@ -68,7 +78,7 @@ async function runOnRequest(
   } catch (err) {
     return fail(req, res, err);
   }
-  return route(scope, req, res, path);
+  return pick(scope, req, res, path);
 }
 
 function route(

@@ -24,6 +24,8 @@ async function startSites(): Promise<number> {
   app.site('api.example.com', site('api'));
   app.site(['[::1]', '127.0.0.1'], site('ip'));
   app.get('/', () => 'fallback');
+  // The parent's onRequest hooks run for every request, before a site is picked.
+  app.onRequest((req, res) => void res.setHeader('X-Root-Hook', req.raw.host));
   const withDefault = createApp();
   withDefault.site({ names: 'known.test' }, site('known'));
   withDefault.site({ names: 'catch.test', default: true }, site('catch-all'));
@@ -34,16 +36,22 @@ async function startSites(): Promise<number> {
 const port = await startSites();
 
 describe('app virtual hosts', () => {
-  async function host(h: string, target = '/'): Promise<{ status: number; body: string }> {
+  async function host(
+    h: string,
+    target = '/',
+  ): Promise<{ status: number; body: string; hook: string | undefined }> {
     const { responses, client } = await exchange(port, rawReq('GET', target, { Host: h }), {
       responses: 1,
     });
     client.destroy();
-    return { status: responses[0]!.status, body: responses[0]!.text() };
+    const r = responses[0]!;
+    return { status: r.status, body: r.text(), hook: r.header('x-root-hook') };
   }
 
   it('picks sites by exact name and alias', async () => {
-    assert.equal((await host('example.com')).body, 'main example.com');
+    const main = await host('example.com');
+    assert.equal(main.body, 'main example.com');
+    assert.equal(main.hook, 'example.com');
     assert.equal((await host('www.example.com')).body, 'main www.example.com');
     assert.equal((await host('example.org')).body, 'main example.org');
   });
