@@ -18,6 +18,7 @@
  *   lands while the file is being read can never leave a torn copy behind.
  */
 import { watch, type FSWatcher } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import type { PreparedResponse } from '../../core/types.js';
 import { addSweeper, clock } from '../../util/clock.js';
 import type { Coding } from './encoding.js';
@@ -105,12 +106,17 @@ export class Entry {
 }
 
 export interface DirWatch {
+  readonly path: string;
   watcher: FSWatcher | null;
-  /** Bumped on every event in the directory. */
+  /** Bumped on every event in the directory or naming one of its ancestors. */
   epoch: number;
   readonly entries: Map<string, Entry>;
   /** Loads in progress that will add to `entries`. */
   loading: number;
+  /** Watched subdirectories; the parent stays watched while it has any. */
+  children: number;
+  /** The watched parent directory (null for the root). */
+  readonly parent: DirWatch | null;
 }
 
 const MAX_ALIASES = 4;
@@ -131,7 +137,11 @@ export class OutputCache {
   hits = 0;
   misses = 0;
 
-  constructor(options: OutputCacheOptions) {
+  /** `root`: the document root; directories from a cached file up to it are watched. */
+  constructor(
+    private readonly root: string,
+    options: OutputCacheOptions,
+  ) {
     this.maxFileSize = options.maxFileSize ?? 256 * 1024;
     this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
     this.maxEntries = options.maxEntries ?? 4096;
@@ -178,20 +188,32 @@ export class OutputCache {
    * change between open and insert can be missed. Returns a token for insert()/abandon().
    */
   beginLoad(dir: string): DirWatch {
-    let d = this.dirs.get(dir);
-    if (d === undefined) {
-      d = { watcher: null, epoch: 0, entries: new Map(), loading: 0 };
-      this.dirs.set(dir, d);
-      if (this.watchEnabled) d.watcher = this.startWatch(dir, d);
-    }
+    const d = this.ensureDir(dir);
     d.loading++;
+    return d;
+  }
+
+  /**
+   * The watch record of a directory, created with its ancestors up to the root: renaming or
+   * replacing any directory on the way (an atomic deploy of `assets/`) must drop what is below.
+   */
+  private ensureDir(dir: string): DirWatch {
+    let d = this.dirs.get(dir);
+    if (d !== undefined) return d;
+    const up = dirname(dir);
+    const parent =
+      dir !== this.root && up !== dir && isBelow(this.root, dir) ? this.ensureDir(up) : null;
+    d = { path: dir, watcher: null, epoch: 0, entries: new Map(), loading: 0, children: 0, parent };
+    if (parent !== null) parent.children++;
+    this.dirs.set(dir, d);
+    if (this.watchEnabled) d.watcher = this.startWatch(d);
     return d;
   }
 
   /** Finish a load; the entry is cached only if nothing happened in its directory meanwhile. */
   insert(token: DirWatch, epoch: number, e: Entry, key: string): boolean {
     if (token.epoch !== epoch || this.dirs.get(e.dir) !== token || e.bytes > this.maxBytes) {
-      this.abandon(token, e.dir);
+      this.abandon(token);
       return false;
     }
     // Replace whatever the file or the key pointed at; `loading` still holds the directory.
@@ -211,9 +233,9 @@ export class OutputCache {
   }
 
   /** A load that will not insert (error, too big, not a file). */
-  abandon(token: DirWatch, dir: string): void {
+  abandon(token: DirWatch): void {
     token.loading--;
-    this.release(dir, token);
+    this.release(token);
   }
 
   /** Charge a newly built variant to its entry; false (and not kept) if it cannot fit. */
@@ -237,14 +259,14 @@ export class OutputCache {
     const d = this.dirs.get(e.dir);
     if (d !== undefined) {
       if (d.entries.get(e.name) === e) d.entries.delete(e.name);
-      this.release(e.dir, d);
+      this.release(d);
     }
   }
 
   /** Drop every entry (or those whose file path is `path` or below it). */
   invalidateAll(path?: string): void {
     for (const e of [...this.lru.values()]) {
-      if (path === undefined || e.file.path === path || e.file.path.startsWith(path + '/')) {
+      if (path === undefined || e.file.path === path || e.file.path.startsWith(path + sep)) {
         this.invalidate(e);
       }
     }
@@ -274,39 +296,59 @@ export class OutputCache {
     }
   }
 
-  /** Stop watching a directory nobody needs any more. */
-  private release(dir: string, d: DirWatch): void {
-    if (d.entries.size === 0 && d.loading === 0 && this.dirs.get(dir) === d) {
-      d.watcher?.close();
-      this.dirs.delete(dir);
+  /** Stop watching a directory nobody needs any more, and then its unneeded ancestors. */
+  private release(d: DirWatch): void {
+    let cur: DirWatch | null = d;
+    while (
+      cur !== null &&
+      cur.entries.size === 0 &&
+      cur.loading === 0 &&
+      cur.children === 0 &&
+      this.dirs.get(cur.path) === cur
+    ) {
+      cur.watcher?.close();
+      this.dirs.delete(cur.path);
+      cur = cur.parent;
+      if (cur !== null) cur.children--;
     }
   }
 
-  private startWatch(dir: string, d: DirWatch): FSWatcher | null {
+  /** Forget a directory whose watch failed (it was removed): everything below is re-checked. */
+  private dropDir(d: DirWatch): void {
+    this.bumpBelow(d.path);
+    this.invalidateAll(d.path);
+    d.watcher?.close();
+    d.watcher = null;
+  }
+
+  private bumpBelow(path: string): void {
+    for (const [p, w] of this.dirs) if (p === path || p.startsWith(path + sep)) w.epoch++;
+  }
+
+  private startWatch(d: DirWatch): FSWatcher | null {
     let w: FSWatcher;
     try {
       // persistent: false, so a watcher never keeps the process alive on its own.
-      w = watch(dir, { persistent: false }, (_event, name) => this.onEvent(dir, d, name));
+      w = watch(d.path, { persistent: false }, (_event, name) => this.onEvent(d, name));
     } catch {
       // No watching here (unsupported platform, inotify watch limit): the stat check remains.
       return null;
     }
-    w.on('error', () => {
-      // The directory went away or the watch broke: everything in it must be re-checked.
-      d.epoch++;
-      w.close();
-      if (d.watcher === w) d.watcher = null;
-      for (const e of [...d.entries.values()]) this.invalidate(e);
-      if (this.dirs.get(dir) === d) this.dirs.delete(dir);
-    });
+    w.on('error', () => this.dropDir(d));
     return w;
   }
 
-  private onEvent(dir: string, d: DirWatch, name: string | Buffer | null): void {
+  /**
+   * Runs inside the fs.watch callback, so the entry is gone before any request that follows the
+   * change is read (inotify queues the event when the change happens).
+   */
+  private onEvent(d: DirWatch, name: string | Buffer | null): void {
     d.epoch++;
-    if (this.dirs.get(dir) !== d) return;
+    if (this.dirs.get(d.path) !== d) return;
     if (name === null || name === undefined) {
-      for (const e of [...d.entries.values()]) this.invalidate(e);
+      // The platform did not say what changed: everything below this directory goes.
+      this.bumpBelow(d.path);
+      this.invalidateAll(d.path);
       return;
     }
     const n = typeof name === 'string' ? name : name.toString();
@@ -319,7 +361,18 @@ export class OutputCache {
     }
     // A directory's default document may now be a different file (index.html appeared).
     for (const e of d.entries.values()) if (e.isIndex && e.name !== n) this.invalidate(e);
+    // A watched subdirectory was renamed, removed or replaced: drop everything below it.
+    const child = join(d.path, n);
+    if (d.children !== 0 && this.dirs.has(child)) {
+      this.bumpBelow(child);
+      this.invalidateAll(child);
+    }
   }
+}
+
+/** True when `path` is strictly below `root`. */
+function isBelow(root: string, path: string): boolean {
+  return path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
 function noop(): void {}

@@ -325,7 +325,7 @@ class StaticFiles {
           `cache.${k} must be a non-negative integer`,
         );
       }
-      this.cache = new OutputCache(co);
+      this.cache = new OutputCache(root, co);
       this.wholeLimit = this.cache.maxFileSize;
     }
     if (o.notFound !== undefined) {
@@ -732,7 +732,10 @@ class StaticFiles {
       cache!.alias(existing, key);
       return existing;
     }
-    let p = this.loads.get(o.real);
+    // Only a load of this very version of the file may be shared: a request that opened the
+    // file after it was replaced must not be handed the old content.
+    const id = `${o.st.ino}:${o.st.size}:${o.st.mtimeMs}:${o.real}`;
+    let p = this.loads.get(id);
     if (p !== undefined) {
       await o.fh.close().catch(noop);
       const e = await p;
@@ -740,37 +743,47 @@ class StaticFiles {
       return e;
     }
     p = this.loadFile(o, key);
-    this.loads.set(o.real, p);
+    this.loads.set(id, p);
     try {
       return await p;
     } finally {
-      this.loads.delete(o.real);
+      this.loads.delete(id);
     }
   }
 
+  /**
+   * Reads the opened file and caches it if it provably is still what the path names. Changes
+   * after beginLoad() bump the directory's epoch (fs.watch); changes between open() and
+   * beginLoad() are caught by comparing the handle's fstat before and after the read with a
+   * stat of the path after it (a rename gives the path another inode, a write another size or
+   * mtime). Either way the content read is still served to this request, which arrived first.
+   */
   private async loadFile(o: Opened, key: string): Promise<Entry | null> {
     const cache = this.cache;
-    const dir = dirname(o.real);
-    // Watch before reading: an event from here on makes the result uncachable.
-    const token = cache?.beginLoad(dir);
+    const token = cache?.beginLoad(dirname(o.real));
     const epoch = token?.epoch ?? 0;
     let body: Buffer;
     let after: Stats;
+    let now: Stats | null = null;
     try {
       body = await readWhole(o.fh, o.st.size);
       after = await o.fh.stat();
+      if (token !== undefined) now = await stat(o.real).catch(() => null);
     } catch (err) {
-      if (token !== undefined) cache!.abandon(token, dir);
+      if (token !== undefined) cache!.abandon(token);
       throw err;
     } finally {
       await o.fh.close().catch(noop);
     }
-    if (after.size !== o.st.size || after.mtimeMs !== o.st.mtimeMs || body.length !== o.st.size) {
-      if (token !== undefined) cache!.abandon(token, dir);
+    if (!sameFile(after, o.st) || body.length !== o.st.size) {
+      if (token !== undefined) cache!.abandon(token);
       return null;
     }
     const entry = this.makeEntry(o, body);
-    if (token !== undefined) cache!.insert(token, epoch, entry, key);
+    if (token !== undefined) {
+      if (now !== null && sameFile(now, o.st)) cache!.insert(token, epoch, entry, key);
+      else cache!.abandon(token);
+    }
     return entry;
   }
 
@@ -1107,6 +1120,10 @@ class StaticFiles {
     this.cache?.close();
     this.cache = null;
   }
+}
+
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.dev === b.dev;
 }
 
 /** Sets a prebuilt block of "Name: value\r\n" lines as response headers. */
