@@ -39,6 +39,15 @@ export type FetchFunction = (request: Request, info: FetchInfo) => Response | Pr
 
 export interface FetchHandlerOptions {
   /**
+   * Replace `globalThis.Response` with Rapid's lazy Response (default true, as @hono/node-server
+   * does with its `overrideGlobalObjects`). Node's own Response constructor builds a
+   * ReadableStream for every body, ~10 µs per response on Node 20; the lazy one keeps the body
+   * as given and builds a real Response only if something needs it. It is `instanceof Response`
+   * (as are real ones), and real Responses (from `fetch()`) keep working everywhere. Set false to
+   * leave the global alone.
+   */
+  overrideGlobalResponse?: boolean;
+  /**
    * Render a failure of the fetch function (a throw, a rejection, a value that is not a
    * Response). Default: rethrow, so the engine answers 500 without internals and reports it.
    */
@@ -99,8 +108,10 @@ function abortControllerOf(self: LazyRequest): AbortController {
     ac = controller;
     self[kAbort] = controller;
     // Someone holds the signal: abort it if the client disconnects before the response is done.
-    self[kUnwatch] = onClientGone(self[kNative], () =>
-      controller.abort(new RapidError(E.REQUEST_ABORTED)),
+    self[kUnwatch] = onClientGone(
+      self[kNative],
+      () => controller.abort(new RapidError(E.REQUEST_ABORTED)),
+      true,
     );
   }
   return ac;
@@ -289,9 +300,10 @@ function bodyStream(req: RapidRequest): ReadableStream<Uint8Array> {
 // ---------------------------------------------------------------------------------------------
 
 interface CloseSource {
-  once(event: 'close', fn: () => void): unknown;
-  off(event: 'close', fn: () => void): unknown;
+  once(event: 'close' | 'end', fn: () => void): unknown;
+  off(event: 'close' | 'end', fn: () => void): unknown;
   readonly destroyed: boolean;
+  readonly readableEnded?: boolean;
 }
 
 /**
@@ -318,25 +330,66 @@ function closeSourceOf(req: RapidRequest): CloseSource | AbortSignal | null {
   return null;
 }
 
-/** Call `fn` once when the client disconnects; returns the function that stops listening. */
-function onClientGone(req: RapidRequest, fn: () => void): () => void {
+/**
+ * Call `fn` once when the client disconnects; returns the function that stops listening.
+ *
+ * `halfClose`: count the client ending its side (FIN) as leaving. Rapid keeps answering a
+ * half-closed connection (a client may send its request and FIN, then read), so the stream pump
+ * waits for the socket to close (a write to a vanished peer fails and closes it); the request's
+ * AbortSignal follows Node's http server, for which a FIN aborts the request, since a handler
+ * waiting on the signal writes nothing that would reveal a vanished client.
+ */
+function onClientGone(req: RapidRequest, fn: () => void, halfClose: boolean): () => void {
   const src = closeSourceOf(req);
   if (src === null) return noop;
+  let called = false;
+  const once = (): void => {
+    if (!called) {
+      called = true;
+      fn();
+    }
+  };
   if (src instanceof AbortSignal) {
     if (src.aborted) {
-      queueMicrotask(fn);
+      queueMicrotask(once);
       return noop;
     }
-    src.addEventListener('abort', fn, { once: true });
-    return () => src.removeEventListener('abort', fn);
+    src.addEventListener('abort', once, { once: true });
+    return () => src.removeEventListener('abort', once);
   }
-  if (src.destroyed) {
-    queueMicrotask(fn);
+  if (src.destroyed || (halfClose && src.readableEnded === true)) {
+    queueMicrotask(once);
     return noop;
   }
-  src.once('close', fn);
-  return () => src.off('close', fn);
+  // One pair of listeners per socket, whatever the number of requests in flight on it
+  // (pipelined requests run concurrently) and of requests it serves over its life.
+  let watch = socketWatches.get(src);
+  if (watch === undefined) {
+    const w: SocketWatch = { onClose: new Set(), onEnd: new Set() };
+    watch = w;
+    socketWatches.set(src, w);
+    src.once('end', () => {
+      for (const f of [...w.onEnd]) f();
+    });
+    src.once('close', () => {
+      for (const f of [...w.onClose, ...w.onEnd]) f();
+      w.onClose.clear();
+      w.onEnd.clear();
+    });
+  }
+  const set = halfClose ? watch.onEnd : watch.onClose;
+  set.add(once);
+  return () => set.delete(once);
 }
+
+interface SocketWatch {
+  /** Called when the socket closes. */
+  readonly onClose: Set<() => void>;
+  /** Called when the client ends its side, or when the socket closes. */
+  readonly onEnd: Set<() => void>;
+}
+
+const socketWatches = new WeakMap<CloseSource, SocketWatch>();
 
 function noop(): void {}
 
@@ -357,6 +410,11 @@ interface UndiciBody {
 
 /** The body a Response was constructed with, when it can be sent without reading its stream. */
 function knownBody(response: Response): { source: unknown } | null | undefined {
+  const fast = response as unknown as FastFields;
+  if (fast[kFastInit] !== undefined && fast[kFastNative] === undefined) {
+    const body = fast[kFastBody];
+    return body === null ? null : { source: body };
+  }
   if (kState === undefined) return undefined;
   const state = (response as unknown as Record<symbol, { body?: UndiciBody | null } | undefined>)[
     kState
@@ -371,13 +429,50 @@ function knownBody(response: Response): { source: unknown } | null | undefined {
 }
 
 function copyHeaders(response: Response, res: RapidResponse): void {
+  const fast = response as unknown as FastFields;
+  if (
+    fast[kFastInit] !== undefined &&
+    fast[kFastNative] === undefined &&
+    fast[kFastHeaders] === undefined
+  ) {
+    // A lazy Response nobody asked the headers of: copy them from its init, no Headers built.
+    const defaultType = typeof fast[kFastBody] === 'string' ? TEXT_PLAIN : null;
+    const init = fast[kFastInit].headers;
+    if (init === undefined || init === null) {
+      if (defaultType !== null) res.setHeader('content-type', defaultType);
+      return;
+    }
+    if (init instanceof Headers) {
+      copyFromHeaders(init, res, defaultType);
+      return;
+    }
+    if (!Array.isArray(init) && typeof init === 'object') {
+      const record = init as Record<string, string>;
+      let typed = false;
+      for (const name in record) {
+        if (!typed && name.length === 12 && name.toLowerCase() === 'content-type') typed = true;
+        res.appendHeader(name, String(record[name]).trim());
+      }
+      if (!typed && defaultType !== null) res.setHeader('content-type', defaultType);
+      return;
+    }
+  }
+  copyFromHeaders(response.headers, res, null);
+}
+
+function copyFromHeaders(headers: Headers, res: RapidResponse, defaultType: string | null): void {
   let cookies = false;
-  response.headers.forEach((value, name) => {
+  let typed = false;
+  headers.forEach((value, name) => {
     if (name === 'set-cookie') cookies = true;
-    else res.setHeader(name, value);
+    else {
+      if (name === 'content-type') typed = true;
+      res.setHeader(name, value);
+    }
   });
+  if (!typed && defaultType !== null) res.setHeader('content-type', defaultType);
   // Each cookie its own field line (RFC 6265 §3: Set-Cookie cannot be folded with commas).
-  if (cookies) res.setHeader('set-cookie', response.headers.getSetCookie());
+  if (cookies) res.setHeader('set-cookie', headers.getSetCookie());
 }
 
 /** Write a Response on a native response. */
@@ -425,6 +520,9 @@ export async function writeResponse(
   await pump(body, req, res);
 }
 
+/** Bytes written without a turn of the event loop before the pump yields one. */
+const YIELD_BYTES = 64 * 1024;
+
 /** Stream a body with backpressure; cancel it when the client goes away. */
 async function pump(
   body: ReadableStream<Uint8Array>,
@@ -433,15 +531,30 @@ async function pump(
 ): Promise<void> {
   const reader = body.getReader();
   let gone = false;
-  const stop = onClientGone(req, () => {
-    gone = true;
-    reader.cancel(new RapidError(E.REQUEST_ABORTED)).catch(noop);
-  });
+  const stop = onClientGone(
+    req,
+    () => {
+      gone = true;
+      reader.cancel(new RapidError(E.REQUEST_ABORTED)).catch(noop);
+    },
+    false,
+  );
+  let unflushed = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done || gone) break;
-      if (!res.write(value) && !gone) await res.drain();
+      if (!res.write(value)) {
+        unflushed = 0;
+        if (!gone) await res.drain();
+      } else if ((unflushed += value.byteLength) >= YIELD_BYTES) {
+        // A stream that never waits (its chunks ready at once) would run this loop in one
+        // microtask chain, and the engine flushes to the socket only when the chain ends: yield
+        // a turn so the bytes reach the socket, then honour its backpressure.
+        unflushed = 0;
+        await new Promise(setImmediate);
+        if (!gone) await res.drain();
+      }
     }
   } catch (err) {
     if (gone) return;
@@ -450,6 +563,205 @@ async function pump(
     stop();
   }
   if (!gone) res.end();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lazy Response (installed as globalThis.Response by fetchHandler unless told not to)
+// ---------------------------------------------------------------------------------------------
+
+const NativeResponse = globalThis.Response;
+const kFastBody = Symbol('rapid.response.body');
+const kFastInit = Symbol('rapid.response.init');
+const kFastNative = Symbol('rapid.response.native');
+const kFastHeaders = Symbol('rapid.response.headers');
+/** Fetch Standard "extract a body": a string body's default Content-Type. */
+const TEXT_PLAIN = 'text/plain;charset=UTF-8';
+
+interface FastFields {
+  [kFastBody]: string | Uint8Array | null;
+  [kFastInit]: ResponseInit | undefined;
+  [kFastNative]: Response | undefined;
+  [kFastHeaders]: Headers | undefined;
+}
+
+/** The real Response behind a lazy one, built on first need (with the headers handed out). */
+function nativeOf(self: FastFields): Response {
+  let native = self[kFastNative];
+  if (native === undefined) {
+    const init = self[kFastInit] as ResponseInit;
+    const headers = self[kFastHeaders];
+    native = new NativeResponse(
+      self[kFastBody],
+      headers === undefined ? init : { status: init.status, statusText: init.statusText, headers },
+    );
+    self[kFastNative] = native;
+  }
+  return native;
+}
+
+/**
+ * `new Response(body, init)` that keeps a string or byte body and its init as given. Anything
+ * else (streams, Blobs, FormData, URLSearchParams) and any init Node would reject is handed to
+ * the real constructor at once, so errors and semantics stay Node's.
+ */
+function FastResponse(this: FastFields, body?: unknown, init?: ResponseInit): void {
+  if (!new.target)
+    throw new TypeError("Class constructor Response cannot be invoked without 'new'");
+  const cheap =
+    (body === undefined ||
+      body === null ||
+      typeof body === 'string' ||
+      body instanceof Uint8Array) &&
+    (init === undefined ||
+      (typeof init === 'object' &&
+        init !== null &&
+        (init.status === undefined ||
+          (Number.isInteger(init.status) &&
+            (init.status as number) >= 200 &&
+            (init.status as number) <= 599 &&
+            // null body statuses (Fetch Standard): a body with them is a TypeError: let Node say so
+            ((body ?? null) === null ||
+              (init.status !== 204 && init.status !== 205 && init.status !== 304))))));
+  this[kFastBody] = (body ?? null) as string | Uint8Array | null;
+  this[kFastInit] = cheap ? (init ?? {}) : undefined;
+  this[kFastNative] = cheap
+    ? undefined
+    : new NativeResponse(body as ConstructorParameters<typeof Response>[0], init);
+  this[kFastHeaders] = undefined;
+}
+
+const fastProto = Object.create(NativeResponse.prototype) as Record<PropertyKey, unknown>;
+Object.defineProperties(fastProto, {
+  status: {
+    get(this: FastFields) {
+      const native = this[kFastNative];
+      return native !== undefined
+        ? native.status
+        : ((this[kFastInit] as ResponseInit).status ?? 200);
+    },
+  },
+  ok: {
+    get(this: FastFields) {
+      const status = (this as unknown as Response).status;
+      return status >= 200 && status <= 299;
+    },
+  },
+  statusText: {
+    get(this: FastFields) {
+      const native = this[kFastNative];
+      return native !== undefined
+        ? native.statusText
+        : ((this[kFastInit] as ResponseInit).statusText ?? '');
+    },
+  },
+  headers: {
+    get(this: FastFields) {
+      const native = this[kFastNative];
+      if (native !== undefined) return native.headers;
+      let h = this[kFastHeaders];
+      if (h === undefined) {
+        h = new Headers((this[kFastInit] as ResponseInit).headers);
+        if (typeof this[kFastBody] === 'string' && !h.has('content-type'))
+          h.set('content-type', TEXT_PLAIN);
+        this[kFastHeaders] = h;
+      }
+      return h;
+    },
+  },
+  bodyUsed: {
+    get(this: FastFields) {
+      const native = this[kFastNative];
+      return native !== undefined ? native.bodyUsed : false;
+    },
+  },
+  [Symbol.for('nodejs.util.inspect.custom')]: {
+    value(this: FastFields) {
+      return `Response (lazy) ${(this as unknown as Response).status}`;
+    },
+  },
+});
+for (const key of Reflect.ownKeys(NativeResponse.prototype)) {
+  if (key === 'constructor' || key === Symbol.toStringTag || Object.hasOwn(fastProto, key))
+    continue;
+  const d = Object.getOwnPropertyDescriptor(NativeResponse.prototype, key) as PropertyDescriptor;
+  if (typeof d.get === 'function') {
+    Object.defineProperty(fastProto, key, {
+      get(this: FastFields) {
+        return (nativeOf(this) as unknown as Record<PropertyKey, unknown>)[key];
+      },
+    });
+  } else if (typeof d.value === 'function') {
+    Object.defineProperty(fastProto, key, {
+      value(this: FastFields, ...args: unknown[]) {
+        const native = nativeOf(this) as unknown as Record<
+          PropertyKey,
+          (...a: unknown[]) => unknown
+        >;
+        return (native[key] as (...a: unknown[]) => unknown).apply(native, args);
+      },
+    });
+  }
+}
+// undici's own code reads a Response's internal slots (its state, its headers) by symbol.
+for (const key of Reflect.ownKeys(new NativeResponse())) {
+  if (typeof key !== 'symbol') continue;
+  Object.defineProperty(fastProto, key, {
+    get(this: FastFields) {
+      return (nativeOf(this) as unknown as Record<symbol, unknown>)[key];
+    },
+  });
+}
+Object.defineProperty(fastProto, 'constructor', {
+  value: FastResponse,
+  writable: true,
+  configurable: true,
+});
+FastResponse.prototype = fastProto;
+// Static Response.json(), .redirect(), .error() are the native ones.
+Object.setPrototypeOf(FastResponse, NativeResponse);
+// Real Responses (from fetch(), Response.json()) are `instanceof Response` too.
+Object.defineProperty(FastResponse, Symbol.hasInstance, {
+  value: (v: unknown) => v instanceof NativeResponse,
+});
+Object.defineProperty(FastResponse, 'name', { value: 'Response' });
+
+/** Does the lazy Response behave like a real one here? Checked once, like the lazy Request. */
+async function checkFastResponse(): Promise<boolean> {
+  try {
+    const F = FastResponse as unknown as typeof Response;
+    const r = new F('ok', { status: 201, headers: { 'x-a': '1' } });
+    const copy = r.clone();
+    const text = await copy.text();
+    const viaNative = await new NativeResponse(new F('x').body).text();
+    return (
+      r instanceof NativeResponse &&
+      r.status === 201 &&
+      r.headers.get('content-type') === TEXT_PLAIN &&
+      r.headers.get('x-a') === '1' &&
+      text === 'ok' &&
+      viaNative === 'x' &&
+      (await r.text()) === 'ok'
+    );
+  } catch {
+    return false;
+  }
+}
+const fastResponseWorks = await checkFastResponse();
+
+/**
+ * Make `globalThis.Response` Rapid's lazy Response (see FetchHandlerOptions). Idempotent; does
+ * nothing if this Node's Response cannot be stood in for. Returns whether it is installed.
+ */
+export function installFastResponse(): boolean {
+  if (globalThis.Response === (FastResponse as unknown)) return true;
+  if (!fastResponseWorks || globalThis.Response !== NativeResponse) return false;
+  Object.defineProperty(globalThis, 'Response', {
+    value: FastResponse,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -476,8 +788,8 @@ async function run(
     try {
       const r = fn(request, info);
       // Synchronous answers (most routes of most apps) skip a promise turn.
-      response = r instanceof Response ? r : await r;
-      if (!(response instanceof Response)) {
+      response = r instanceof NativeResponse ? r : await r;
+      if (!(response instanceof NativeResponse)) {
         throw new TypeError(`fetch handler returned ${describe(response)}, not a Response`);
       }
     } catch (err) {
@@ -505,6 +817,7 @@ export function fetchHandler(fn: FetchFunction, options: FetchHandlerOptions = {
   if (typeof fn !== 'function') {
     throw new RapidError(E.INVALID_OPTION, 'fetchHandler() needs a (request) => Response function');
   }
+  if (options.overrideGlobalResponse !== false) installFastResponse();
   return (req, res) => run(fn, options, req, res, requestUrl(req));
 }
 
@@ -526,6 +839,7 @@ export function mountFetch(
   }
   const base = prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
   if (base === '/') return fetchHandler(fn, options);
+  if (options.overrideGlobalResponse !== false) installFastResponse();
   return (req, res) => {
     const path = req.path;
     if (path === base) return run(fn, options, req, res, requestUrl(req, '/'));
