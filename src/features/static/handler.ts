@@ -90,10 +90,10 @@ export interface StaticOptions {
 }
 
 /** `next` lets the handler fall through: called instead of answering 404 or 405. */
-export type Next = () => void | Promise<void>;
+export type StaticNext = () => void | Promise<void>;
 
 export interface StaticHandler {
-  (req: RapidRequest, res: RapidResponse, next?: Next): void | Promise<void>;
+  (req: RapidRequest, res: RapidResponse, next?: StaticNext): void | Promise<void>;
   /** The resolved document root (real path). */
   readonly root: string;
   /**
@@ -341,7 +341,7 @@ class StaticFiles {
   // ---------------------------------------------------------------------------------------
   // Entry point
 
-  handle(req: RapidRequest, res: RapidResponse, next?: Next): void | Promise<void> {
+  handle(req: RapidRequest, res: RapidResponse, next?: StaticNext): void | Promise<void> {
     let path = req.path;
     if (this.prefix.length !== 0) {
       if (!path.startsWith(this.prefix)) return this.notFound(res, next);
@@ -372,7 +372,7 @@ class StaticFiles {
     entry: Entry,
     req: RapidRequest,
     res: RapidResponse,
-    next: Next | undefined,
+    next: StaticNext | undefined,
     isGet: boolean,
     path: string,
   ): Promise<void> {
@@ -605,7 +605,7 @@ class StaticFiles {
   private async miss(
     req: RapidRequest,
     res: RapidResponse,
-    next: Next | undefined,
+    next: StaticNext | undefined,
     isGet: boolean,
     methodOk: boolean,
     path: string,
@@ -1027,7 +1027,7 @@ class StaticFiles {
     sendError(res, E.STATIC_METHOD_NOT_ALLOWED);
   }
 
-  private async notFound(res: RapidResponse, next: Next | undefined): Promise<void> {
+  private async notFound(res: RapidResponse, next: StaticNext | undefined): Promise<void> {
     if (next !== undefined) return next();
     const page = this.notFoundPath;
     if (page !== null) {
@@ -1212,7 +1212,7 @@ function noop(): void {}
 /** Creates the static file handler. Throws RAPID_ERR_STATIC_INVALID_ROOT / _INVALID_OPTION. */
 export function createStaticHandler(options: StaticOptions): StaticHandler {
   const files = new StaticFiles(options);
-  const handler = ((req: RapidRequest, res: RapidResponse, next?: Next) =>
+  const handler = ((req: RapidRequest, res: RapidResponse, next?: StaticNext) =>
     files.handle(req, res, next)) as StaticHandler;
   Object.defineProperty(handler, 'root', { value: files.root, enumerable: true });
   handler.invalidate = (path?: string) => files.invalidate(path);

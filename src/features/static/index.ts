@@ -2,7 +2,7 @@
 export {
   createStaticHandler,
   type CompressionOptions,
-  type Next,
+  type StaticNext,
   type StaticHandler,
   type StaticOptions,
 } from './handler.js';
