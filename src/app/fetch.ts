@@ -439,7 +439,7 @@ function copyHeaders(response: Response, res: RapidResponse): void {
     const defaultType = typeof fast[kFastBody] === 'string' ? TEXT_PLAIN : null;
     const init = fast[kFastInit].headers;
     if (init === undefined || init === null) {
-      if (defaultType !== null) res.setHeader('content-type', defaultType);
+      if (defaultType !== null) res.setHeader('Content-Type', defaultType);
       return;
     }
     if (init instanceof Headers) {
@@ -453,7 +453,7 @@ function copyHeaders(response: Response, res: RapidResponse): void {
         if (!typed && name.length === 12 && name.toLowerCase() === 'content-type') typed = true;
         res.appendHeader(name, String(record[name]).trim());
       }
-      if (!typed && defaultType !== null) res.setHeader('content-type', defaultType);
+      if (!typed && defaultType !== null) res.setHeader('Content-Type', defaultType);
       return;
     }
   }
@@ -470,7 +470,7 @@ function copyFromHeaders(headers: Headers, res: RapidResponse, defaultType: stri
       res.setHeader(name, value);
     }
   });
-  if (!typed && defaultType !== null) res.setHeader('content-type', defaultType);
+  if (!typed && defaultType !== null) res.setHeader('Content-Type', defaultType);
   // Each cookie its own field line (RFC 6265 §3: Set-Cookie cannot be folded with commas).
   if (cookies) res.setHeader('set-cookie', headers.getSetCookie());
 }
