@@ -70,6 +70,11 @@ export class RapidServer {
   private readonly registry: ConnectionRegistry<H1Connection>;
   private readonly limits: Limits;
   private closing: Promise<void> | null = null;
+  /**
+   * Sockets handed to onUpgrade and still open. They are the hook's, but net.Server.close()
+   * waits for them too, so close() destroys those still open at its deadline.
+   */
+  readonly upgraded = new Set<net.Socket>();
 
   constructor(netServer: net.Server, registry: ConnectionRegistry<H1Connection>, limits: Limits) {
     this.netServer = netServer;
@@ -99,7 +104,19 @@ export class RapidServer {
    */
   close(timeoutMs = this.limits.closeTimeout): Promise<void> {
     if (this.closing !== null) return this.closing;
-    const closed = new Promise<void>((resolve) => this.netServer.close(() => resolve()));
+    let deadline: NodeJS.Timeout | undefined;
+    const closed = new Promise<void>((resolve) =>
+      this.netServer.close(() => {
+        clearTimeout(deadline);
+        resolve();
+      }),
+    );
+    if (this.upgraded.size > 0) {
+      deadline = setTimeout(() => {
+        for (const socket of this.upgraded) socket.destroy();
+      }, timeoutMs);
+      deadline.unref();
+    }
     this.closing = Promise.all([closed, this.registry.drain(timeoutMs)]).then(() => undefined);
     return this.closing;
   }
@@ -117,10 +134,21 @@ export async function serve(options: ServeOptions): Promise<RapidServer> {
   }
   const limits = resolveLimits(options.limits);
   const registry = new ConnectionRegistry<H1Connection>();
+  const onUpgrade = options.onUpgrade;
+  let server: RapidServer | null = null;
   const h1: H1Options = {
     handler,
     limits,
-    onUpgrade: options.onUpgrade ?? null,
+    onUpgrade:
+      onUpgrade === undefined
+        ? null
+        : (req, socket, head) => {
+            // Track the handed-over socket so close() can end it (see RapidServer.upgraded).
+            const upgraded = (server as RapidServer).upgraded;
+            upgraded.add(socket);
+            socket.once('close', () => upgraded.delete(socket));
+            onUpgrade(req, socket, head);
+          },
     onError: options.onError ?? defaultOnError,
     secure: false,
   };
@@ -134,5 +162,6 @@ export async function serve(options: ServeOptions): Promise<RapidServer> {
     },
     (socket) => registry.add(new H1Connection(socket, h1, registry)),
   );
-  return new RapidServer(netServer, registry, limits);
+  server = new RapidServer(netServer, registry, limits);
+  return server;
 }

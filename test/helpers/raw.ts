@@ -273,6 +273,8 @@ export class RawClient {
   /** The server ended its side (FIN). */
   ended = false;
   private waiters = new Set<() => void>();
+  /** After an upgrade: bytes are another protocol's, so a response parse error is expected. */
+  rawMode = false;
   /** Resolves when the socket has closed. */
   readonly closedPromise: Promise<void>;
 
@@ -362,7 +364,7 @@ export class RawClient {
         if (pred(this)) {
           this.waiters.delete(check);
           resolve();
-        } else if (this.closed || this.reader.error !== null) {
+        } else if (this.closed || (this.reader.error !== null && !this.rawMode)) {
           this.waiters.delete(check);
           reject(
             new Error(
