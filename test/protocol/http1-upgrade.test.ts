@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { test } from 'node:test';
-import type { RapidRequest, UpgradeHandler } from '../../src/core/types.js';
+import type { RapidRequest, RapidResponse, UpgradeHandler } from '../../src/core/types.js';
 import { RawClient, eventually, req } from '../helpers/raw.js';
 import { startServer } from '../helpers/server.js';
 
@@ -80,7 +80,7 @@ test('upgrade after an ordinary request on the same keep-alive connection', asyn
 
 test('without onUpgrade, or without Connection: upgrade, or on HTTP/1.0, it is an ordinary request', async (t) => {
   const handled: string[] = [];
-  const handler = (rq: RapidRequest, res: import('../../src/core/types.js').RapidResponse) => {
+  const handler = (rq: RapidRequest, res: RapidResponse) => {
     handled.push(`${rq.httpVersion} ${rq.url}`);
     res.send('plain');
   };
