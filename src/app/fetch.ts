@@ -475,49 +475,67 @@ function copyFromHeaders(headers: Headers, res: RapidResponse, defaultType: stri
   if (cookies) res.setHeader('set-cookie', headers.getSetCookie());
 }
 
-/** Write a Response on a native response. */
-export async function writeResponse(
+/**
+ * Write a Response on a native response. Synchronous (returns undefined) when the body is known
+ * (a string, bytes, none): the common case costs no promise.
+ */
+export function writeResponse(
   response: Response,
   req: RapidRequest,
   res: RapidResponse,
-): Promise<void> {
+): void | Promise<void> {
   res.statusCode = response.status;
   copyHeaders(response, res);
-  const head = req.method === 'HEAD';
   const known = knownBody(response);
-  if (known === null || (head && known !== undefined)) {
-    // No body (or HEAD): a Content-Length the app set says what a GET would carry (RFC 9110
-    // §9.3.2); writing an empty chunk first makes the engine send that length, not 0.
-    if (head && /^\d+$/.test(response.headers.get('content-length') ?? '')) {
-      res.write('');
-      res.end();
-    } else {
-      res.send(head && known !== null ? (known.source as string) : null);
-    }
-    return;
+  if (req.method === 'HEAD') return writeHead(response, known, res);
+  if (known === null) {
+    res.send(null);
+    return undefined;
   }
   if (known !== undefined) {
     const source = known.source;
     if (typeof source === 'string' || source instanceof Uint8Array) {
       res.send(source);
-      return;
+      return undefined;
     }
     if (source instanceof Blob) {
-      res.send(new Uint8Array(await source.arrayBuffer()));
-      return;
+      return source.arrayBuffer().then((ab) => res.send(new Uint8Array(ab)));
     }
   }
   const body = response.body;
   if (body === null) {
     res.send(null);
-    return;
+    return undefined;
   }
-  if (head) {
-    await body.cancel();
+  return pump(body, req, res);
+}
+
+/**
+ * HEAD: the head a GET would get, no body (RFC 9110 §9.3.2). The length is the known body's, or
+ * a Content-Length the application set; an empty write first makes the engine send that length
+ * instead of 0 (a body-less send() means "Content-Length: 0").
+ */
+function writeHead(
+  response: Response,
+  known: { source: unknown } | null | undefined,
+  res: RapidResponse,
+): void | Promise<void> {
+  const source = known?.source;
+  if (typeof source === 'string' || source instanceof Uint8Array) {
+    res.send(source);
+    return undefined;
+  }
+  if (source instanceof Blob) res.setHeader('Content-Length', String(source.size));
+  const length = res.getHeader('content-length');
+  if (length !== undefined && /^\d+$/.test(length)) {
+    res.write('');
+    res.end();
+  } else {
     res.send(null);
-    return;
   }
-  await pump(body, req, res);
+  // A streamed body nobody will read: let its producer know.
+  if (known === undefined && response.body !== null) return response.body.cancel().catch(noop);
+  return undefined;
 }
 
 /** Bytes written without a turn of the event loop before the pump yields one. */
@@ -768,40 +786,82 @@ export function installFastResponse(): boolean {
 // Handlers
 // ---------------------------------------------------------------------------------------------
 
-async function run(
+function run(
   fn: FetchFunction,
   options: FetchHandlerOptions,
   req: RapidRequest,
   res: RapidResponse,
   url: string,
-): Promise<void> {
-  const lazy = newLazy(req, url);
-  const request = lazyWorks ? lazy : realOf(lazy as unknown as LazyRequest);
+): void | Promise<void> {
+  const lazy = newLazy(req, url) as unknown as LazyRequest;
+  const request = lazyWorks ? (lazy as unknown as Request) : realOf(lazy);
   const info: FetchInfo = {
     req,
     res,
     remoteAddress: req.remoteAddress,
     remotePort: req.remotePort,
   };
+  let r: unknown;
   try {
-    let response: unknown;
-    try {
-      const r = fn(request, info);
-      // Synchronous answers (most routes of most apps) skip a promise turn.
-      response = r instanceof NativeResponse ? r : await r;
-      if (!(response instanceof NativeResponse)) {
-        throw new TypeError(`fetch handler returned ${describe(response)}, not a Response`);
-      }
-    } catch (err) {
-      if (options.onError === undefined) throw err;
-      response = await options.onError(err, request);
-    }
-    await writeResponse(response as Response, req, res);
-  } finally {
-    // The signal was handed out: stop watching the connection (it may serve more requests).
-    const unwatch = (lazy as unknown as LazyRequest)[kUnwatch];
-    if (unwatch !== undefined) unwatch();
+    r = fn(request, info);
+  } catch (err) {
+    return settle(lazy, respondAsync(Promise.reject(err), request, options, req, res));
   }
+  // A synchronous answer (most routes of most apps) with a known body: no promise at all.
+  if (r instanceof NativeResponse) {
+    let written: void | Promise<void>;
+    try {
+      written = writeResponse(r, req, res);
+    } catch (err) {
+      unwatch(lazy);
+      throw err;
+    }
+    if (written === undefined) {
+      unwatch(lazy);
+      return undefined;
+    }
+    return settle(lazy, written);
+  }
+  return settle(lazy, respondAsync(r, request, options, req, res));
+}
+
+async function respondAsync(
+  result: unknown,
+  request: Request,
+  options: FetchHandlerOptions,
+  req: RapidRequest,
+  res: RapidResponse,
+): Promise<void> {
+  let response: unknown;
+  try {
+    response = await result;
+    if (!(response instanceof NativeResponse)) {
+      throw new TypeError(`fetch handler returned ${describe(response)}, not a Response`);
+    }
+  } catch (err) {
+    if (options.onError === undefined) throw err;
+    response = await options.onError(err, request);
+  }
+  await writeResponse(response as Response, req, res);
+}
+
+/** Stop watching the connection for this request (its signal is no longer needed). */
+function unwatch(lazy: LazyRequest): void {
+  const stop = lazy[kUnwatch];
+  if (stop !== undefined) {
+    lazy[kUnwatch] = undefined;
+    stop();
+  }
+}
+
+function settle(lazy: LazyRequest, p: Promise<void>): Promise<void> {
+  return p.then(
+    () => unwatch(lazy),
+    (err: unknown) => {
+      unwatch(lazy);
+      throw err;
+    },
+  );
 }
 
 function describe(v: unknown): string {
