@@ -12,6 +12,7 @@
  *                                   core is thrown away and done again, up to 3 times)
  *   --no-install   (do not apt-get/npm install missing tools)
  *   --no-publish   (do not write latest.svg or update README tables)
+ *   --publish-only <results.json>   (no runs: rewrite its .md, latest.svg and the README tables)
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -78,6 +79,7 @@ const { values: flags } = parseArgs({
     retries: { type: 'string', default: '3' },
     'no-install': { type: 'boolean', default: false },
     'no-publish': { type: 'boolean', default: false },
+    'publish-only': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -347,6 +349,15 @@ async function cpuBusy(ms: number): Promise<number[]> {
 // --- main ----------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
+  if (flags['publish-only'] !== undefined) {
+    const file = resolve(flags['publish-only']);
+    const results = JSON.parse(readFileSync(file, 'utf8')) as Results;
+    const base = file.replace(/\.json$/, '');
+    // The Markdown is derived data: rewrite it with the current report code.
+    writeFileSync(`${base}.md`, toMarkdown(results));
+    publish(results, base);
+    return;
+  }
   ensureTools();
   const tmp = mkdtempSync(join(os.tmpdir(), 'rapid-bench-'));
   // Readable by servers that drop privileges (nginx's and h2o's workers).
@@ -613,24 +624,31 @@ async function main(): Promise<void> {
   console.log(toText(results));
   console.log(`\nwrote ${rel(base)}.md and ${rel(base)}.json`);
 
-  if (!flags['no-publish']) {
-    const svg = join(root, 'bench', 'results', 'latest.svg');
-    writeFileSync(svg, renderChart(results));
-    console.log(`wrote ${rel(svg)}`);
-    // README tables between <!-- bench:start --> and <!-- bench:end --> follow the latest run.
-    for (const readme of [join(root, 'README.md'), join(root, 'bench', 'README.md')]) {
-      if (!existsSync(readme)) continue;
-      const text = readFileSync(readme, 'utf8');
-      const re = /(<!-- bench:start -->)[\s\S]*?(<!-- bench:end -->)/;
-      if (!re.test(text)) continue;
-      const link = relative(dirname(readme), `${base}.md`);
-      const block =
-        `\n${summaryMarkdown(results)}\n\n` +
-        `${results.date.slice(0, 10)}, ${results.machine.nproc} cores (${results.machine.cpuModel}); ` +
-        `median of ${opts.reps} × ${opts.duration} s; full results: [${link}](${link}).\n`;
-      writeFileSync(readme, text.replace(re, `$1${block}$2`));
-      console.log(`updated the table in ${rel(readme)}`);
-    }
+  if (!flags['no-publish']) publish(results, base);
+}
+
+/** Write results/latest.svg and refresh the README tables between the bench markers. */
+function publish(results: Results, base: string): void {
+  const svg = join(root, 'bench', 'results', 'latest.svg');
+  writeFileSync(svg, renderChart(results));
+  console.log(`wrote ${rel(svg)}`);
+  // README tables between <!-- bench:start --> and <!-- bench:end --> follow the latest run.
+  for (const readme of [join(root, 'README.md'), join(root, 'bench', 'README.md')]) {
+    if (!existsSync(readme)) continue;
+    const text = readFileSync(readme, 'utf8');
+    // The markers must stand alone on their lines (prose may mention them in backticks).
+    const re = /^(<!-- bench:start -->)$[\s\S]*?^(<!-- bench:end -->)$/m;
+    if (!re.test(text)) continue;
+    const link = relative(dirname(readme), `${base}.md`);
+    const block =
+      `\n${summaryMarkdown(results)}\n\n` +
+      `${results.date.slice(0, 10)}, ${results.machine.nproc} cores (${results.machine.cpuModel}); ` +
+      `median of ${results.config.reps} × ${results.config.duration} s; full results: [${link}](${link}).\n`;
+    writeFileSync(readme, text.replace(re, `$1${block}$2`));
+    // Keep `npm run lint` (prettier --check) green: let prettier align the new table.
+    const prettier = join(root, 'node_modules', '.bin', 'prettier');
+    if (existsSync(prettier)) spawnSync(prettier, ['--write', readme], { stdio: 'ignore' });
+    console.log(`updated the table in ${rel(readme)}`);
   }
 }
 

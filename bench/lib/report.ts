@@ -68,11 +68,12 @@ export function tableRows(res: Results, scenario: string): string[][] {
   ]);
 }
 
-function mdTable(header: string[], rows: string[][]): string {
+/** A Markdown table; numeric tables right-align every column but the first. */
+function mdTable(header: string[], rows: string[][], numeric = true): string {
   const esc = (c: string): string => c.replace(/\|/g, '\\|');
   return [
     `| ${header.map(esc).join(' | ')} |`,
-    `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    `| ${header.map((_, i) => (i === 0 || !numeric ? '---' : '---:')).join(' | ')} |`,
     ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
   ].join('\n');
 }
@@ -140,6 +141,7 @@ export function toMarkdown(res: Results): string {
     mdTable(
       ['server', 'version', 'configuration', 'command'],
       res.servers.map((s) => [s.label, s.version, s.notes, `\`${s.command}\``]),
+      false,
     ),
   );
   out.push('');
@@ -149,6 +151,7 @@ export function toMarkdown(res: Results): string {
     mdTable(
       ['tool', 'version'],
       Object.entries(res.versions).map(([k, v]) => [k, v]),
+      false,
     ),
   );
   if (res.skipped.length > 0) {
