@@ -32,6 +32,36 @@ const AREAS = [
     'Registration errors (status 500) are thrown by createApp(), route(), use(), mount() and the response helpers when misused; APP_HTTP_ERROR is the default code of an HttpError thrown by application code (its status is the one it was given). See docs/app.md.',
   ],
   [
+    'CONFIG_',
+    'Config files and the command line',
+    'Thrown when a config file is loaded or checked (`rapid check`); the message names the file, line, column and setting. See docs/config.md.',
+  ],
+  [
+    'ACCESS_',
+    'Access rules and authentication',
+    'Answered by the access rules of a site or path (401/403), or thrown when rules are compiled.',
+  ],
+  [
+    'FCGI_',
+    'FastCGI',
+    'Answered by the FastCGI handler when the application server fails (502/504), or thrown for bad options.',
+  ],
+  [
+    'CGI_',
+    'CGI',
+    'Answered by the CGI handler when the script fails (502/504), or thrown for bad options.',
+  ],
+  [
+    'PROXY_',
+    'Reverse proxy',
+    'Answered by the reverse proxy when the upstream fails (502/504), or thrown for bad options.',
+  ],
+  ['CLUSTER_', 'Workers', 'Raised by the primary process that supervises the workers.'],
+  ['LOG_', 'Logging', 'Raised by the access and error logs.'],
+  ['METRICS_', 'Metrics and status', 'Raised by the metrics and status endpoints.'],
+  ['TLS_', 'TLS', 'Thrown when certificates are loaded or reloaded, or answered on TLS listeners.'],
+  ['HTTP2_', 'HTTP/2', 'Answered or raised by the HTTP/2 sessions.'],
+  [
     '',
     'Handlers, responses and the server',
     'Thrown by the response API when it is misused (the handler fails, the client gets a 500 without details) or by serve()/close() for bad options.',

@@ -212,6 +212,18 @@ export const E = Object.freeze({
   ),
   APP_INVALID_REDIRECT: spec('APP_INVALID_REDIRECT', 500, 'Invalid redirect status or location'),
 
+  // Config files and the command line (src/config, src/cli). Thrown at load time; each names the
+  // file, line and setting.
+
+  // Access rules and authentication (src/features/access): IP allow/deny, Basic auth, htpasswd.
+
+  // Interop handlers (src/features/fastcgi, src/features/cgi, src/features/proxy): upstream failures
+  // are answered 502/504.
+
+  // Workers, logging and metrics (src/cluster, src/features/log, src/features/metrics).
+
+  // TLS and HTTP/2 (src/server/tls.ts, src/http2).
+
   // Server lifecycle (src/server, src/net).
   SERVER_NOT_LISTENING: spec('SERVER_NOT_LISTENING', 500, 'The server is not listening'),
   LISTEN_FAILED: spec('LISTEN_FAILED', 500, 'Could not listen on the address'),
