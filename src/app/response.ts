@@ -10,7 +10,7 @@
 import type { Readable } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
 import { statusText } from '../core/status.js';
-import type { HeaderValue, PreparedResponse, RapidResponse } from '../core/types.js';
+import type { HeadHook, HeaderValue, PreparedResponse, RapidResponse } from '../core/types.js';
 import { serializeCookie, signCookie } from './cookies.js';
 import { sendFailed } from './dispatch.js';
 import { lookupType } from './mime.js';
@@ -80,6 +80,10 @@ export class AppResponseImpl implements AppResponse {
   }
   drain(): Promise<void> {
     return this.raw.drain();
+  }
+  onHead(hook: HeadHook): this {
+    this.raw.onHead(hook);
+    return this;
   }
 
   // --- whole payloads --------------------------------------------------------------------------

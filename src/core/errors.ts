@@ -216,6 +216,47 @@ export const E = Object.freeze({
   // file, line and setting.
 
   // Access rules and authentication (src/features/access): IP allow/deny, Basic auth, htpasswd.
+  ACCESS_FORBIDDEN: spec('ACCESS_FORBIDDEN', 403, 'Forbidden'),
+  ACCESS_UNAUTHORIZED: spec('ACCESS_UNAUTHORIZED', 401, 'Authentication required'),
+  ACCESS_MALFORMED_CREDENTIALS: spec(
+    'ACCESS_MALFORMED_CREDENTIALS',
+    400,
+    'Malformed Authorization header (Basic credentials that are not base64 of user:password)',
+  ),
+  ACCESS_BAD_PATH: spec(
+    'ACCESS_BAD_PATH',
+    400,
+    'Bad request path (malformed escape, invalid UTF-8, control character or dot segment)',
+  ),
+  ACCESS_AUTH_BUSY: spec(
+    'ACCESS_AUTH_BUSY',
+    503,
+    'Too many password checks in progress; try again shortly',
+  ),
+  ACCESS_REWRITE_LOOP: spec(
+    'ACCESS_REWRITE_LOOP',
+    500,
+    'Too many internal rewrites of one request (a rewrite loop)',
+  ),
+  ACCESS_INVALID_RULE: spec('ACCESS_INVALID_RULE', 500, 'Invalid access rule'),
+  ACCESS_INVALID_ADDRESS: spec(
+    'ACCESS_INVALID_ADDRESS',
+    500,
+    'Invalid IP address, CIDR block or address set name in an allow/deny list',
+  ),
+  ACCESS_HTPASSWD_UNREADABLE: spec(
+    'ACCESS_HTPASSWD_UNREADABLE',
+    500,
+    'The htpasswd file cannot be read',
+  ),
+  ACCESS_HTPASSWD_INVALID: spec(
+    'ACCESS_HTPASSWD_INVALID',
+    500,
+    'Malformed or unsupported htpasswd entry',
+  ),
+  ACCESS_INVALID_HEADER_RULE: spec('ACCESS_INVALID_HEADER_RULE', 500, 'Invalid header rule'),
+  ACCESS_INVALID_REDIRECT: spec('ACCESS_INVALID_REDIRECT', 500, 'Invalid redirect rule'),
+  ACCESS_INVALID_REWRITE: spec('ACCESS_INVALID_REWRITE', 500, 'Invalid rewrite rule'),
 
   // Interop handlers (src/features/fastcgi, src/features/cgi, src/features/proxy): upstream failures
   // are answered 502/504.

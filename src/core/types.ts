@@ -82,7 +82,20 @@ export interface RapidResponse {
    * and Connection go out with `prepared.body` in one write. HEAD requests get no body.
    */
   sendPrepared(prepared: PreparedResponse): void;
+  /**
+   * Run `hook` once, right before the head is serialised, whichever way the response is sent
+   * (send, json, sendPrepared, streamed, error pages). Hooks run in the order added and may change
+   * headers (not the status). Used by header rules (src/features/rules); a response without hooks
+   * pays one null check.
+   */
+  onHead(hook: HeadHook): this;
 }
+
+/**
+ * A response head hook (RapidResponse.onHead). `block` is the header block of a prepared response
+ * being sent ("" otherwise); the hook returns the block to send instead (or `block` unchanged).
+ */
+export type HeadHook = (res: RapidResponse, block: string) => string;
 
 /** A response assembled once and sent many times (see RapidResponse.sendPrepared). */
 export interface PreparedResponse {

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
 import { HeaderList } from '../core/headers.js';
 import { statusHasNoBody } from '../core/status.js';
-import type { HeaderValue, PreparedResponse, RapidResponse } from '../core/types.js';
+import type { HeadHook, HeaderValue, PreparedResponse, RapidResponse } from '../core/types.js';
 import { dateHeaderLine } from '../util/date.js';
 import type { H1Request } from './request.js';
 import { CHUNKED_END, chunkHeader, statusLine } from './serializer.js';
@@ -61,6 +61,8 @@ export class H1Response implements RapidResponse {
   private bufferedBytes = 0;
   /** MODE_FIXED: body bytes still owed to the Content-Length the handler set. */
   private fixedLeft = 0;
+  /** onHead() hooks, run once by head(); null (the common case) costs one check. */
+  private headHooks: HeadHook[] | null = null;
 
   constructor(sink: ResponseSink, req: H1Request | null, keepAlive: boolean) {
     this.sink = sink;
@@ -110,6 +112,7 @@ export class H1Response implements RapidResponse {
    * framing is the engine's job (a wrong length would desynchronise the connection).
    */
   private head(length: number, block: string): string {
+    if (this.headHooks !== null) block = this.runHeadHooks(block);
     const code = this.statusCode;
     let h = statusLine(code) + block;
     let hasDate = false;
@@ -141,6 +144,22 @@ export class H1Response implements RapidResponse {
     else if (this.http10) h += 'Connection: keep-alive\r\n';
     this.headersSent = true;
     return `${h}\r\n`;
+  }
+
+  onHead(hook: HeadHook): this {
+    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
+    (this.headHooks ??= []).push(hook);
+    return this;
+  }
+
+  private runHeadHooks(block: string): string {
+    const hooks = this.headHooks as HeadHook[];
+    // Cleared first: a hook that throws is not run again for the error page that follows.
+    this.headHooks = null;
+    const code = this.statusCode;
+    for (let i = 0; i < hooks.length; i++) block = (hooks[i] as HeadHook)(this, block);
+    this.statusCode = code;
+    return block;
   }
 
   private claimFinish(): void {
