@@ -17,9 +17,10 @@
  * trustProxy setting decided it).
  */
 import { resolve } from 'node:path';
-import { E, RapidError, type ErrorSpec } from '../../core/errors.js';
+import { E, RapidError } from '../../core/errors.js';
 import type { RapidRequest, RapidResponse } from '../../core/types.js';
 import { compileTrust, resolveProxy, type TrustFn, type TrustProxy } from '../../app/proxy.js';
+import { checkKeys, failWith, passOn, refuse, type Fail, type RuleNext } from './common.js';
 import { challenge, MALFORMED, NO_CREDENTIALS, parseBasic, realmError } from './basic.js';
 import { PasswordFile } from './htpasswd.js';
 import { IpMatcher } from './ip.js';
@@ -63,7 +64,7 @@ export interface AccessOptions {
   onError?: (err: RapidError) => void;
 }
 
-export type AccessNext = () => void | Promise<void>;
+export type AccessNext = RuleNext;
 
 export interface AccessControl {
   (req: RapidRequest, res: RapidResponse, next?: AccessNext): void | Promise<void>;
@@ -95,7 +96,6 @@ const OPTION_KEYS = new Set([
   'cacheTtl',
   'onError',
 ]);
-const TEXT = 'text/plain; charset=utf-8';
 
 /** The user an access rule authenticated for this request (for logs and CGI's REMOTE_USER). */
 const users = new WeakMap<object, string>();
@@ -105,15 +105,8 @@ export function remoteUser(req: RapidRequest): string | undefined {
   return users.get(req) ?? users.get((req as { raw?: object }).raw ?? req);
 }
 
-function fail(what: string, why: string, spec: ErrorSpec = E.ACCESS_INVALID_RULE): never {
-  throw new RapidError(spec, `${what}: ${why}`);
-}
-
-function checkKeys(o: object, allowed: ReadonlySet<string>, what: string): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.has(k)) fail(what, `unknown setting ${JSON.stringify(k)}`);
-  }
-}
+const fail: Fail = failWith(E.ACCESS_INVALID_RULE);
+const failAddress: Fail = failWith(E.ACCESS_INVALID_ADDRESS);
 
 function stringList(v: unknown, what: string): readonly string[] {
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
@@ -136,7 +129,7 @@ export function createAccessControl(
 ): AccessControl {
   if (!Array.isArray(rules)) fail('rules', 'must be an array');
   if (options === null || typeof options !== 'object') fail('options', 'must be an object');
-  checkKeys(options, OPTION_KEYS, 'options');
+  checkKeys(options, OPTION_KEYS, 'options', fail);
   const baseDir = options.baseDir ?? process.cwd();
   const caseSensitive = options.caseSensitive ?? true;
   const fileOptions = {
@@ -165,7 +158,7 @@ export function createAccessControl(
 
   function compileRule(rule: AccessRule, what: string): CompiledRule {
     if (rule === null || typeof rule !== 'object') fail(what, 'must be an object');
-    checkKeys(rule, RULE_KEYS, what);
+    checkKeys(rule, RULE_KEYS, what, fail);
     let pattern: PathPattern | null = null;
     if (rule.path !== undefined) {
       const why = patternError(rule.path);
@@ -184,7 +177,7 @@ export function createAccessControl(
       try {
         ip = new IpMatcher(allow, deny);
       } catch (err) {
-        fail(`${what}.allow/deny`, (err as Error).message, E.ACCESS_INVALID_ADDRESS);
+        failAddress(`${what}.allow/deny`, (err as Error).message);
       }
     }
     if (rule.satisfy !== undefined && rule.satisfy !== 'all' && rule.satisfy !== 'any') {
@@ -194,7 +187,7 @@ export function createAccessControl(
     if (rule.auth !== undefined) {
       const a = rule.auth;
       if (a === null || typeof a !== 'object') fail(`${what}.auth`, 'must be an object');
-      checkKeys(a, AUTH_KEYS, `${what}.auth`);
+      checkKeys(a, AUTH_KEYS, `${what}.auth`, fail);
       const why = realmError(a.realm);
       if (why !== null) fail(`${what}.auth.realm`, why);
       if (typeof a.htpasswd !== 'string' || a.htpasswd === '') {
@@ -237,7 +230,7 @@ export function createAccessControl(
       if (rule.pattern !== null && !rule.pattern.test(path)) continue;
       return apply(rule, req, res, next);
     }
-    return pass(res, next);
+    return passOn(res, next);
   };
 
   function apply(
@@ -248,9 +241,9 @@ export function createAccessControl(
   ): void | Promise<void> {
     const ipOk = rule.ip === null || rule.ip.allows(clientAddress(req));
     const auth = rule.auth;
-    if (auth === null) return ipOk ? pass(res, next) : refuse(res, E.ACCESS_FORBIDDEN);
+    if (auth === null) return ipOk ? passOn(res, next) : refuse(res, E.ACCESS_FORBIDDEN);
     if (rule.any) {
-      if (rule.ip !== null && ipOk) return pass(res, next);
+      if (rule.ip !== null && ipOk) return passOn(res, next);
     } else if (!ipOk) {
       return refuse(res, E.ACCESS_FORBIDDEN);
     }
@@ -262,7 +255,7 @@ export function createAccessControl(
       users.set(req, creds.user);
       const raw = (req as { raw?: object }).raw;
       if (raw !== undefined) users.set(raw, creds.user);
-      return pass(res, next);
+      return passOn(res, next);
     };
     const verify = (): void | Promise<void> => {
       const r = auth.file.verify(creds.user, creds.password, auth.users);
@@ -273,17 +266,6 @@ export function createAccessControl(
   }
 
   return Object.assign(handler, { close });
-}
-
-function pass(res: RapidResponse, next: AccessNext | undefined): void | Promise<void> {
-  if (next !== undefined) return next();
-  refuse(res, E.ROUTER_NOT_FOUND);
-}
-
-function refuse(res: RapidResponse, spec: ErrorSpec): void {
-  res.status(spec.status);
-  res.setHeader('Content-Type', TEXT);
-  res.send(`${spec.message}\n`);
 }
 
 function unauthorized(res: RapidResponse, auth: CompiledAuth): void {
