@@ -35,3 +35,29 @@ export {
   type CookieOptions,
   type Query,
 } from './app/index.js';
+// Access rules, header rules, redirects and rewrites (docs/access.md, docs/rules.md).
+export {
+  createAccessControl,
+  remoteUser,
+  IpMatcher,
+  parseHtpasswd,
+  type AccessControl,
+  type AccessNext,
+  type AccessOptions,
+  type AccessRule,
+  type AuthOptions,
+} from './features/access/index.js';
+export {
+  createHeaderRules,
+  createRedirects,
+  createRewrites,
+  rewriteTarget,
+  MAX_REWRITES,
+  type HeaderRule,
+  type HeaderRules,
+  type HeaderRulesOptions,
+  type RedirectRule,
+  type Redirects,
+  type RewriteRule,
+  type Rewrites,
+} from './features/rules/index.js';

@@ -19,6 +19,15 @@ import {
 import { chain, echo, fetchFrom, rawFrom, startOn, tempDir } from '../helpers/access.js';
 import { writeTree } from '../helpers/static-site.js';
 
+/** `bad(rules, /message/)` asserts that `create(rules)` throws `code` with that message. */
+function refuses(create: (rules: never) => unknown, code: string) {
+  return (rules: unknown, message: RegExp): void =>
+    assert.throws(
+      () => create(rules as never),
+      (err: RapidError) => err.code === code && message.test(err.message),
+    );
+}
+
 const root = tempDir('rapid-rules-');
 writeTree(root, {
   'index.html': '<h1>home</h1>',
@@ -123,12 +132,7 @@ describe('header rules', async () => {
   });
 
   it('refuses bad rules at creation', () => {
-    const bad = (rules: unknown, message: RegExp): void =>
-      assert.throws(
-        () => createHeaderRules(rules as never),
-        (err: RapidError) =>
-          err.code === E.ACCESS_INVALID_HEADER_RULE.code && message.test(err.message),
-      );
+    const bad = refuses(createHeaderRules, E.ACCESS_INVALID_HEADER_RULE.code);
     bad([{ set: { 'Bad Name': 'x' } }], /rules\[0\]\.set: "Bad Name" is not a field name/);
     bad([{ set: { 'X-A': 'a\r\nb' } }], /control characters/);
     bad([{ set: { 'Content-Length': '5' } }], /managed by the server/);
@@ -231,12 +235,7 @@ describe('redirects', async () => {
   });
 
   it('refuses bad rules at creation', () => {
-    const bad = (rules: unknown, message: RegExp): void =>
-      assert.throws(
-        () => createRedirects(rules as never),
-        (err: RapidError) =>
-          err.code === E.ACCESS_INVALID_REDIRECT.code && message.test(err.message),
-      );
+    const bad = refuses(createRedirects, E.ACCESS_INVALID_REDIRECT.code);
     bad([{ from: '/a', to: '/b', status: 200 }], /rules\[0\]\.status/);
     bad([{ from: '^/(', to: '/b' }], /rules\[0\]\.from: is not a valid regular expression/);
     bad([{ from: '^/(a)$', to: '/$3' }], /rules\[0\]\.to: uses \$3/);
@@ -301,12 +300,7 @@ describe('rewrites', async () => {
   });
 
   it('refuses bad rules at creation', () => {
-    const bad = (rules: unknown, message: RegExp): void =>
-      assert.throws(
-        () => createRewrites(rules as never),
-        (err: RapidError) =>
-          err.code === E.ACCESS_INVALID_REWRITE.code && message.test(err.message),
-      );
+    const bad = refuses(createRewrites, E.ACCESS_INVALID_REWRITE.code);
     bad([{ from: '/a', to: 'https://other.example/' }], /internal rewrite stays on this site/);
     bad([{ from: '/a', to: '/b', last: 'yes' }], /rules\[0\]\.last: must be a boolean/);
     bad([{ from: '/a' }], /rules\[0\]\.to/);

@@ -24,7 +24,7 @@ import { checkKeys, failWith, passOn, refuse, type Fail, type RuleNext } from '.
 import { challenge, MALFORMED, NO_CREDENTIALS, parseBasic, realmError } from './basic.js';
 import { PasswordFile } from './htpasswd.js';
 import { IpMatcher } from './ip.js';
-import { canonicalPath, compilePattern, patternError, type PathPattern } from './paths.js';
+import { canonicalPath, rulePattern, type PathPattern } from './paths.js';
 
 export interface AuthOptions {
   /** Shown by the browser's login prompt (WWW-Authenticate realm). */
@@ -159,12 +159,7 @@ export function createAccessControl(
   function compileRule(rule: AccessRule, what: string): CompiledRule {
     if (rule === null || typeof rule !== 'object') fail(what, 'must be an object');
     checkKeys(rule, RULE_KEYS, what, fail);
-    let pattern: PathPattern | null = null;
-    if (rule.path !== undefined) {
-      const why = patternError(rule.path);
-      if (why !== null) fail(`${what}.path`, why);
-      pattern = compilePattern(rule.path, caseSensitive);
-    }
+    const pattern = rulePattern(rule.path, `${what}.path`, caseSensitive, fail);
     let methods: Set<string> | null = null;
     if (rule.methods !== undefined) {
       methods = new Set(stringList(rule.methods, `${what}.methods`));

@@ -16,6 +16,7 @@
  * browsers never send them, and no resolution could then disagree with a handler's.
  */
 
+import { globSource } from '../static/cache-control.js';
 import { decodePath, PathError } from '../static/path.js';
 
 export interface PathPattern {
@@ -23,35 +24,6 @@ export interface PathPattern {
   readonly source: string;
   /** Test a canonical path (from canonicalPath). */
   test(path: string): boolean;
-}
-
-function escape(c: string): string {
-  return c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-}
-
-function globBody(glob: string): string {
-  let src = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        if (glob[i + 2] === '/') {
-          src += '(?:[^/]*/)*';
-          i += 2;
-        } else {
-          src += '.*';
-          i += 1;
-        }
-      } else {
-        src += '[^/]*';
-      }
-    } else if (c === '?') {
-      src += '[^/]';
-    } else {
-      src += escape(c);
-    }
-  }
-  return src;
 }
 
 /** Why a pattern is refused, or null. */
@@ -62,6 +34,19 @@ export function patternError(pattern: unknown): string | null {
   }
   if (/(^|\/)\.\.?(\/|$)/.test(pattern)) return 'must not contain "." or ".." segments';
   return null;
+}
+
+/** The compiled `path` of a rule (null when absent); `fail` reports a bad one. */
+export function rulePattern(
+  path: unknown,
+  what: string,
+  caseSensitive: boolean,
+  fail: (what: string, why: string) => never,
+): PathPattern | null {
+  if (path === undefined) return null;
+  const why = patternError(path);
+  if (why !== null) fail(what, why);
+  return compilePattern(path as string, caseSensitive);
 }
 
 /** Compile a pattern (validate it first with patternError). */
@@ -87,7 +72,7 @@ export function compilePattern(pattern: string, caseSensitive: boolean): PathPat
         path.startsWith(p),
     };
   }
-  const body = globBody(p);
+  const body = globSource(p);
   const re = new RegExp(anchored ? `^${body}(?:/.*)?$` : `(?:^|/)${body}(?:/.*)?$`, 'u');
   return { source: pattern, test: (path) => re.test(path) };
 }

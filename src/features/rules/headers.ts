@@ -13,7 +13,7 @@ import { E } from '../../core/errors.js';
 import type { HeadHook, RapidRequest, RapidResponse } from '../../core/types.js';
 import { isFieldValue, isToken } from '../../util/ascii.js';
 import { checkKeys, failWith, passOn, type Fail, type RuleNext } from '../access/common.js';
-import { canonicalPath, compilePattern, patternError, type PathPattern } from '../access/paths.js';
+import { canonicalPath, rulePattern, type PathPattern } from '../access/paths.js';
 
 export interface HeaderRule {
   /** Where the rule applies (default: everywhere); the path patterns of access rules. */
@@ -121,12 +121,7 @@ function fieldValue(value: unknown, what: string): string {
 function compileRule(rule: HeaderRule, what: string, caseSensitive: boolean): Compiled {
   if (rule === null || typeof rule !== 'object') fail(what, 'must be an object');
   checkKeys(rule, KEYS, what, fail);
-  let pattern: PathPattern | null = null;
-  if (rule.path !== undefined) {
-    const why = patternError(rule.path);
-    if (why !== null) fail(`${what}.path`, why);
-    pattern = compilePattern(rule.path, caseSensitive);
-  }
+  const pattern = rulePattern(rule.path, `${what}.path`, caseSensitive, fail);
   const ops: Op[] = [];
   const record = (v: unknown, key: string): Record<string, unknown> => {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) {

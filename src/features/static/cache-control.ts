@@ -18,7 +18,12 @@ export interface CacheControlRule {
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 export function globToRegExp(glob: string): RegExp {
-  let src = glob.startsWith('/') ? '^' : '^(?:.*/)?';
+  return new RegExp(`${glob.startsWith('/') ? '^' : '^(?:.*/)?'}${globSource(glob)}$`);
+}
+
+/** The regular-expression source of a glob, unanchored (also used by src/features/access). */
+export function globSource(glob: string): string {
+  let src = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
     if (c === '*') {
@@ -40,7 +45,7 @@ export function globToRegExp(glob: string): RegExp {
       src += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
     }
   }
-  return new RegExp(src + '$');
+  return src;
 }
 
 export type CacheControlFn = (path: string) => string | undefined;
