@@ -13,7 +13,7 @@
  * An unknown user is checked against a real entry of the file (result discarded), so timing does
  * not tell which user names exist.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import crypto, { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -223,8 +223,9 @@ export class PasswordFile {
   private readonly ttl: number;
   private readonly onError: (err: RapidError) => void;
   private readonly cache = new Map<string, Cached>();
-  /** Cache keys are HMACs under a per-file random key: no passwords kept, no guessable keys. */
-  private readonly cacheKey = randomBytes(32);
+  /** Cache keys are keyed hashes under a per-file random secret: no passwords kept, no keys an
+   * outsider could compute. */
+  private readonly cacheKey = randomBytes(32).toString('base64');
   private closed = false;
 
   /** Reads and parses the file now; throws a RapidError naming the file and line. */
@@ -324,11 +325,7 @@ export class PasswordFile {
     const hash = permitted ? entry.hash : '';
     let key = '';
     if (this.ttl > 0) {
-      key = createHmac('sha256', this.cacheKey)
-        .update(user)
-        .update('\0')
-        .update(password)
-        .digest('base64');
+      key = cacheKeyOf(this.cacheKey, user, password);
       const hit = this.cache.get(key);
       if (hit !== undefined && hit.hash === hash && hit.expires > Date.now()) return hit.ok;
     }
@@ -359,6 +356,21 @@ export class PasswordFile {
     this.cache.clear();
     bcryptThread.release();
   }
+}
+
+// crypto.hash (Node >= 20.12) is a one-shot digest, four times cheaper than an Hmac object.
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'base64') => string }).hash;
+
+/**
+ * The cache key of a user/password pair: SHA-256 over secret, user, NUL, password (the bytes as
+ * latin1 text, so the encoding is injective). Users cannot contain NUL (Basic refuses controls).
+ * The keys never leave the process, so a secret prefix is as good as an HMAC here.
+ */
+function cacheKeyOf(secret: string, user: string, password: Buffer): string {
+  const data = `${secret}${user}\0${password.toString('latin1')}`;
+  return oneShot !== undefined
+    ? oneShot('sha256', data, 'base64')
+    : createHash('sha256').update(data).digest('base64');
 }
 
 function firstEntry(users: Map<string, UserEntry>): UserEntry | null {
