@@ -329,8 +329,9 @@ export class PasswordFile {
       const hit = this.cache.get(key);
       if (hit !== undefined && hit.hash === hash && hit.expires > Date.now()) return hit.ok;
     }
-    // Unknown or not permitted: spend the time of a real check, then fail.
-    const target = permitted ? entry : this.decoy;
+    // Unknown or not permitted: spend the time of a real check (of this user when it exists),
+    // then fail.
+    const target = entry ?? this.decoy;
     const r = target === null ? false : verifyPassword(target, password);
     const finish = (ok: boolean): boolean => {
       const result = permitted && ok;
