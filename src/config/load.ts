@@ -98,6 +98,19 @@ export async function importModule(path: string, fresh: boolean): Promise<Record
   return (await import(url)) as Record<string, unknown>;
 }
 
+/** Issues in the order of the file (those without a position last, as found). */
+function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues
+    .map((issue, i) => ({ issue, i }))
+    .sort((a, b) => {
+      const pa = a.issue.pos;
+      const pb = b.issue.pos;
+      if (pa === null || pb === null) return pa === pb ? a.i - b.i : pa === null ? 1 : -1;
+      return pa.line - pb.line || pa.column - pb.column || a.i - b.i;
+    })
+    .map((x) => x.issue);
+}
+
 function fail(issues: ConfigIssue[]): never {
   throw new ConfigError(issues);
 }
@@ -200,7 +213,7 @@ function finish(
   const available = availableFeatures(options.features);
   const ctx: ValidateContext = { file, available, issues, positions: new Map() };
   const value = check(ConfigSchema, tree, '', ctx);
-  if (issues.length > 0 || value === INVALID) fail(issues);
+  if (issues.length > 0 || value === INVALID) fail(sortIssues(issues));
   const raw = value as ValidatedConfig;
   const baseDir = resolve(fileDir, raw.baseDir ?? '.');
   const config = resolveModel(raw, baseDir);
@@ -356,7 +369,7 @@ function semanticChecks(loaded: LoadedConfig): void {
       }
     });
   });
-  if (problems.length > 0) throw new ConfigError(problems.flatMap((p) => p.issues));
+  if (problems.length > 0) throw new ConfigError(sortIssues(problems.flatMap((p) => p.issues)));
 }
 
 /** Throw unless `err` is a ConfigError; wraps other RapidErrors located at `path`. */
