@@ -109,9 +109,9 @@ export function describe(schema: TSchema): string {
 }
 
 function plural(what: string): string {
-  return what
-    .replace(/^an? /, '')
-    .replace(/^(string|integer|number|duration|size|group of settings)/, '$1s');
+  const w = what.replace(/^an? /, '');
+  if (w.startsWith('group of settings')) return w.replace('group', 'groups');
+  return w.replace(/^(string|integer|number|duration|size)\b/, '$1s');
 }
 
 /** The given value, in words. */

@@ -378,14 +378,7 @@ export function xmlTree(text: string, file: string, schema: TSchema, issues: Con
   const root = parseXml(text);
   const name = keywords(schema).xml?.name ?? 'Rapid';
   if (root.name !== name) {
-    issues.push({
-      spec: E.CONFIG_SYNTAX,
-      file,
-      pos: root.pos,
-      path: '',
-      message: `the root element must be <${name}>, not <${root.name}>`,
-    });
-    return { kind: 'object', pos: root.pos, entries: [] };
+    throw new XmlSyntaxError(`the root element must be <${name}>, not <${root.name}>`, root.pos);
   }
   return new Reader(file, issues).element(root, schema, '');
 }
