@@ -246,16 +246,18 @@ async function serveDirectory({ root, port, host }: Settings): Promise<void> {
 }
 
 function printStarted(app: ConfigServer): void {
-  console.log(`rapid ${version()} serving ${app.file}`);
+  // One write, so a reader that sees the first address sees the sites too.
+  const lines = [`rapid ${version()} serving ${app.file}`];
   for (const l of app.listeners) {
     const list = l.config.socket === undefined ? urls(l.config.host, l.server.port) : [l.url];
-    for (const u of list) console.log(`  listening on ${u}`);
+    for (const u of list) lines.push(`  listening on ${u}`);
   }
   for (const s of app.sites) {
     const names = [s.name, ...s.aliases].join(', ');
     const what = s.root ?? '(handlers only)';
-    console.log(`  site ${names}${s.default ? ' (default)' : ''} -> ${what}`);
+    lines.push(`  site ${names}${s.default ? ' (default)' : ''} -> ${what}`);
   }
+  console.log(lines.join('\n'));
 }
 
 async function serveConfig(file: string): Promise<void> {
