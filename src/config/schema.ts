@@ -177,8 +177,13 @@ function oneOf<const V extends readonly string[]>(
     { description },
   ) as unknown as TUnion<TLiteral<V[number]>[]>;
 }
-function list<T extends TSchema>(item: T, description: string, xml?: XmlHint): TArray<T> {
-  const s = Type.Array(item, { description });
+function list<T extends TSchema>(
+  item: T,
+  description: string,
+  xml?: XmlHint,
+  minItems?: number,
+): TArray<T> {
+  const s = Type.Array(item, minItems === undefined ? { description } : { description, minItems });
   return xml === undefined ? s : k(s, { xml });
 }
 function table<V extends TSchema>(
@@ -688,7 +693,9 @@ export const ConfigSchema = group(
     baseDir: opt(
       str("Directory relative paths are resolved against (default: the config file's directory)."),
     ),
-    listeners: def(list(Listener, 'Addresses to listen on.', { item: 'Listen', flat: true }), [{}]),
+    listeners: def(list(Listener, 'Addresses to listen on.', { item: 'Listen', flat: true }, 1), [
+      {},
+    ]),
     sites: Type.Array(Site, {
       minItems: 1,
       description: 'The sites (virtual hosts).',
