@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -151,6 +152,27 @@ describe('rapid --config', () => {
     assert.equal(missing.stderr, `${join(dir, 'nope.xml')}: file not found\n`);
   });
 
+  it('an address in use exits 1 with one located line', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const p = join(dir, 'inuse.yaml');
+      writeFileSync(
+        p,
+        `listeners:\n  - { host: 127.0.0.1, port: ${port} }\nsites: [{ name: a, root: ./one }]\n`,
+      );
+      const r = run(['--config', p]);
+      assert.equal(r.status, 1);
+      assert.equal(
+        r.stderr,
+        `${p}:2:5: listeners[0]: cannot listen on 127.0.0.1:${port}: address already in use\n`,
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('rapid check prints OK or the problems', () => {
     const good = run(['check', config('check.yaml', 'one')]);
     assert.equal(good.status, 0);
@@ -163,6 +185,17 @@ describe('rapid --config', () => {
     assert.match(
       bad.stderr,
       new RegExp(`^${p}:2:18: sites\\[0\\]\\.root: directory not found: .*missing\\n$`),
+    );
+    const q = join(dir, 'check-feature.yaml');
+    writeFileSync(
+      q,
+      'sites:\n  - name: a\n    handlers:\n      - { type: proxy, upstream: http://127.0.0.1:1 }\n',
+    );
+    const na = run(['check', q]);
+    assert.equal(na.status, 1);
+    assert.equal(
+      na.stderr,
+      `${q}:4:11: sites[0].handlers[0]: proxy handlers are not available in this build of Rapid (no "proxy" factory)\n`,
     );
   });
 
