@@ -372,7 +372,7 @@ function semanticChecks(loaded: LoadedConfig): void {
   if (problems.length > 0) throw new ConfigError(sortIssues(problems.flatMap((p) => p.issues)));
 }
 
-/** Throw unless `err` is a ConfigError; wraps other RapidErrors located at `path`. */
+/** `err` as a ConfigError: itself if it is one, else located at the setting `path`. */
 export function asConfigError(loaded: LoadedConfig, path: string, err: unknown): ConfigError {
   if (err instanceof ConfigError) return err;
   const message =

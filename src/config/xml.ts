@@ -274,36 +274,15 @@ class Reader {
     const schema = slot.schema;
     const kind = kindOf(schema);
     if (kind === 'Record') {
-      const entries: ObjectEntry[] = [];
-      for (const child of el.children) {
-        if (slot.hint.item !== undefined && !same(child.name, slot.hint.item)) {
-          this.fail(
-            child.pos,
-            path,
-            `unknown element <${child.name}> in <${el.name}> (expected <${slot.hint.item}>)`,
-          );
-          continue;
-        }
-        entries.push(this.tableItem(child, slot, path));
-      }
-      this.noAttrs(el, path);
+      const entries = this.wrapped(el, slot, path, (child) => this.tableItem(child, slot, path));
       return { kind: 'object', pos: el.pos, entries };
     }
     const arr = listSchema(schema);
     if (arr !== null && (el.children.length > 0 || el.text.trim().length === 0)) {
-      const items: Node[] = [];
-      for (const child of el.children) {
-        if (slot.hint.item !== undefined && !same(child.name, slot.hint.item)) {
-          this.fail(
-            child.pos,
-            path,
-            `unknown element <${child.name}> in <${el.name}> (expected <${slot.hint.item}>)`,
-          );
-          continue;
-        }
-        items.push(this.listItem(child, slot, `${path}[${items.length}]`, arr));
-      }
-      this.noAttrs(el, path);
+      let n = 0;
+      const items = this.wrapped(el, slot, path, (child) =>
+        this.listItem(child, slot, `${path}[${n++}]`, arr),
+      );
       return { kind: 'array', pos: el.pos, items };
     }
     if (objectSchema(schema, el) !== null && !isScalarSchema(schema))
@@ -312,6 +291,29 @@ class Reader {
     for (const child of el.children)
       this.fail(child.pos, path, `unexpected element <${child.name}> in <${el.name}>`);
     return textNode(el.text.trim(), el.pos);
+  }
+
+  /** The items of a wrapper element (<DefaultDocuments><Add>...), each read by `read`. */
+  private wrapped<T>(
+    el: XmlElement,
+    slot: Slot,
+    path: string,
+    read: (child: XmlElement) => T,
+  ): T[] {
+    const out: T[] = [];
+    for (const child of el.children) {
+      if (slot.hint.item !== undefined && !same(child.name, slot.hint.item)) {
+        this.fail(
+          child.pos,
+          path,
+          `unknown element <${child.name}> in <${el.name}> (expected <${slot.hint.item}>)`,
+        );
+        continue;
+      }
+      out.push(read(child));
+    }
+    this.noAttrs(el, path);
+    return out;
   }
 
   private noAttrs(el: XmlElement, path: string): void {
