@@ -279,6 +279,18 @@ function notAvailable(
   );
 }
 
+/** Top-level settings people put in a site by habit (Apache allows KeepAlive per vhost). */
+export const SERVER_WIDE: ReadonlySet<string> = new Set([
+  'keepAlive',
+  'limits',
+  'listeners',
+  'shutdownTimeout',
+  'workers',
+  'accessLog',
+  'errorLog',
+  'status',
+]);
+
 function object(schema: TSchema, node: Node, path: string, ctx: ValidateContext): unknown {
   if (node.kind !== 'object') return expected(ctx, schema, node, path);
   const props = (schema as S).properties as Record<string, TSchema>;
@@ -290,14 +302,17 @@ function object(schema: TSchema, node: Node, path: string, ctx: ValidateContext)
     const prop = Object.hasOwn(props, entry.key) ? props[entry.key] : undefined;
     if (prop === undefined) {
       const near = suggest(entry.key, Object.keys(props));
+      const wide = path !== '' && SERVER_WIDE.has(entry.key);
       issue(
         ctx,
         E.CONFIG_UNKNOWN_SETTING,
         entry.keyPos ?? entry.value.pos ?? node.pos,
         p,
-        near !== undefined
-          ? `unknown setting "${entry.key}"; did you mean "${near}"?`
-          : `unknown setting "${entry.key}" (known here: ${Object.keys(props).join(', ')})`,
+        wide
+          ? `"${entry.key}" applies to the whole server (connections are not per site): set it at the top level`
+          : near !== undefined
+            ? `unknown setting "${entry.key}"; did you mean "${near}"?`
+            : `unknown setting "${entry.key}" (known here: ${Object.keys(props).join(', ')})`,
       );
       ok = false;
       continue;

@@ -21,6 +21,7 @@ import { SaxesParser } from 'saxes';
 import { E, suggest, type ConfigIssue } from './issues.js';
 import { keywords, type XmlHint } from './schema.js';
 import { LineIndex, type Node, type ObjectEntry, type Pos } from './tree.js';
+import { SERVER_WIDE } from './validate.js';
 
 interface XmlAttr {
   name: string;
@@ -213,12 +214,15 @@ class Reader {
       if (slot === undefined) {
         const names = slots.flatMap((s) => this.elementNames(s));
         const near = suggest(child.name, names);
+        const wide = [...SERVER_WIDE].find((k) => path !== '' && same(k, child.name));
         this.fail(
           child.pos,
           path === '' ? child.name : `${path}.${child.name}`,
-          near !== undefined
-            ? `unknown element <${child.name}>; did you mean <${near}>?`
-            : `unknown element <${child.name}> in <${el.name}>${names.length > 0 ? ` (allowed: ${names.map((n) => `<${n}>`).join(', ')})` : ''}`,
+          wide !== undefined
+            ? `<${child.name}> applies to the whole server (connections are not per site): put it in <Rapid>`
+            : near !== undefined
+              ? `unknown element <${child.name}>; did you mean <${near}>?`
+              : `unknown element <${child.name}> in <${el.name}>${names.length > 0 ? ` (allowed: ${names.map((n) => `<${n}>`).join(', ')})` : ''}`,
         );
         continue;
       }

@@ -261,7 +261,7 @@ describe('YAML', () => {
         line: 3,
         column: 5,
         path: 'sites[0].keepAlive',
-        message: /unknown setting "keepAlive"/,
+        message: /^"keepAlive" applies to the whole server .*: set it at the top level$/,
       },
       {
         code: 'CONFIG_UNKNOWN_SETTING',
@@ -358,7 +358,7 @@ describe('modules', () => {
       {
         code: 'CONFIG_UNKNOWN_SETTING',
         path: 'sites[0].keepAlive',
-        message: /unknown setting "keepAlive"/,
+        message: /^"keepAlive" applies to the whole server .*: set it at the top level$/,
       },
       {
         code: 'CONFIG_UNKNOWN_SETTING',
