@@ -540,3 +540,144 @@ describe('files and features', () => {
     );
   });
 });
+
+describe('every setting in XML and YAML', () => {
+  const all = {
+    fastcgi: () => () => {},
+    cgi: () => () => {},
+    proxy: () => () => {},
+    access: () => () => {},
+    headers: () => () => {},
+    redirects: () => () => {},
+    rewrites: () => () => {},
+    tls: () => ({}),
+    http2: () => ({}),
+    accessLog: () => () => {},
+    errorLog: () => ({ onError() {} }),
+    status: () => () => {},
+    workers: true,
+  };
+
+  it('the two forms of a config using every feature load to the same model', async () => {
+    const xml = file(
+      '.xml',
+      `<Rapid workers="auto" shutdownTimeout="30s">
+  <Listen host="::" port="8443" http2="true">
+    <Tls cert="cert.pem" key="key.pem" minVersion="TLSv1.3">
+      <Sni name="*.example.org" cert="org.pem" key="org-key.pem"/>
+    </Tls>
+  </Listen>
+  <Listen port="8080" h2c="true"/>
+  <AccessLog path="stdout" format="json"/>
+  <ErrorLog path="stderr" level="warn"/>
+  <Status path="/status"><Allow from="127.0.0.1"/><Allow from="10.0.0.0/8"/></Status>
+  <Site name="example.com" root="site" redirectToHttps="true">
+    <Tls cert="site.pem" key="site-key.pem"/>
+    <Hsts maxAge="31536000" includeSubDomains="true"/>
+    <ResponseHeaders path="/assets/*">
+      <Set name="Cache-Control" value="public, max-age=600"/>
+      <Add name="Link" value="&lt;/a.css&gt;; rel=preload"/>
+      <Remove name="X-Powered-By"/>
+    </ResponseHeaders>
+    <Redirect from="^/old/(.*)$" to="/new/$1" status="308"/>
+    <Rewrite from="^/app/.*$" to="/index.html"/>
+    <Access path="/admin" satisfy="any">
+      <Allow from="127.0.0.1"/>
+      <Deny from="all"/>
+      <Auth realm="Admin" htpasswd="users.htpasswd" users="alice, bob"/>
+    </Access>
+    <Handler path="*.php" type="fastcgi" address="unix:/run/php.sock" timeout="30s">
+      <Param name="APP_ENV" value="prod"/>
+    </Handler>
+    <Handler path="/cgi-bin" type="cgi" timeout="10s">
+      <Interpreter extension=".py" command="/usr/bin/python3"/>
+      <Env name="LANG" value="C.UTF-8"/>
+    </Handler>
+    <Handler path="/api" type="proxy" stripPrefix="/api" connectTimeout="2s">
+      <Upstream>http://127.0.0.1:3000</Upstream>
+      <Upstream>http://127.0.0.1:3001</Upstream>
+      <Headers><Set name="X-From" value="rapid"/><Remove name="Cookie"/></Headers>
+    </Handler>
+  </Site>
+</Rapid>`,
+    );
+    const yaml = file(
+      '.yaml',
+      `workers: auto
+shutdownTimeout: 30s
+listeners:
+  - host: '::'
+    port: 8443
+    http2: true
+    tls:
+      cert: cert.pem
+      key: key.pem
+      minVersion: TLSv1.3
+      sni: { '*.example.org': { cert: org.pem, key: org-key.pem } }
+  - { port: 8080, h2c: true }
+accessLog: { path: stdout, format: json }
+errorLog: { path: stderr, level: warn }
+status: { path: /status, allow: [127.0.0.1, 10.0.0.0/8] }
+sites:
+  - name: example.com
+    root: site
+    redirectToHttps: true
+    tls: { cert: site.pem, key: site-key.pem }
+    hsts: { maxAge: 31536000, includeSubDomains: true }
+    headers:
+      - path: /assets/*
+        set: { Cache-Control: 'public, max-age=600' }
+        add: { Link: '</a.css>; rel=preload' }
+        remove: [X-Powered-By]
+    redirects: [{ from: '^/old/(.*)$', to: '/new/$1', status: 308 }]
+    rewrites: [{ from: '^/app/.*$', to: /index.html }]
+    access:
+      - path: /admin
+        satisfy: any
+        allow: [127.0.0.1]
+        deny: [all]
+        auth: { realm: Admin, htpasswd: users.htpasswd, users: [alice, bob] }
+    handlers:
+      - { path: '*.php', type: fastcgi, address: 'unix:/run/php.sock', timeout: 30s, params: { APP_ENV: prod } }
+      - path: /cgi-bin
+        type: cgi
+        timeout: 10s
+        interpreters: { .py: /usr/bin/python3 }
+        env: { LANG: C.UTF-8 }
+      - path: /api
+        type: proxy
+        stripPrefix: /api
+        connectTimeout: 2s
+        upstream: [http://127.0.0.1:3000, http://127.0.0.1:3001]
+        headers: { set: { X-From: rapid }, remove: [Cookie] }
+`,
+    );
+    const a = (await loadConfig(xml, { features: all })).config;
+    const b = (await loadConfig(yaml, { features: all })).config;
+    assert.deepStrictEqual(a, b);
+    assert.deepEqual(a.sites[0]!.headers, [
+      {
+        path: '/assets/*',
+        set: { 'Cache-Control': 'public, max-age=600' },
+        add: { Link: '</a.css>; rel=preload' },
+        remove: ['X-Powered-By'],
+      },
+    ]);
+    assert.deepEqual(a.sites[0]!.handlers[2], {
+      type: 'proxy',
+      path: '/api',
+      upstream: ['http://127.0.0.1:3000', 'http://127.0.0.1:3001'],
+      preserveHost: false,
+      stripPrefix: '/api',
+      connectTimeout: 2000,
+      xForwarded: true,
+      headers: { set: { 'X-From': 'rapid' }, remove: ['Cookie'] },
+      websocket: true,
+    });
+    assert.deepEqual(a.sites[0]!.redirects, [{ from: '^/old/(.*)$', to: '/new/$1', status: 308 }]);
+    assert.equal(a.workers, 'auto');
+    assert.deepEqual(a.listeners[0]!.tls!.sni, {
+      '*.example.org': { cert: 'org.pem', key: 'org-key.pem' },
+    });
+  });
+});
