@@ -394,6 +394,12 @@ export interface RunningConfig {
   close(timeoutMs?: number): Promise<void>;
 }
 
+/** Handlers replaced by a reload, released after the shutdown deadline (or at close()). */
+interface Retiring {
+  timer: NodeJS.Timeout | undefined;
+  run(): Promise<void>;
+}
+
 function listenerKey(l: ListenerConfig): string {
   return l.socket !== undefined ? `unix:${l.socket}` : `${l.host}|${l.port}`;
 }
@@ -524,6 +530,7 @@ export async function startServers(
   }
   let closing: Promise<void> | null = null;
   let reloading: Promise<void> = Promise.resolve();
+  const retiring = new Set<Retiring>();
 
   const running: RunningConfig = {
     get config() {
@@ -587,7 +594,15 @@ export async function startServers(
         config = nextConfig;
         open = kept;
         await Promise.all(removed.map((x) => x.server.close()));
-        await oldCompiled.close();
+        // Requests that started on the old handlers may still be running: they get the shutdown
+        // deadline before what those handlers hold (caches, watchers, pools) is released.
+        const retire: Retiring = { timer: undefined, run: () => oldCompiled.close() };
+        retire.timer = setTimeout(() => {
+          retiring.delete(retire);
+          void retire.run();
+        }, nextConfig.shutdownTimeout);
+        retire.timer.unref();
+        retiring.add(retire);
       };
       // One reload at a time, in order; a failed one does not block the next.
       const p = reloading.then(run, run);
@@ -600,7 +615,10 @@ export async function startServers(
         await Promise.all(
           [...open.values()].map((x) => x.server.close(timeoutMs ?? config.shutdownTimeout)),
         );
-        await compiled.close();
+        const old = [...retiring];
+        retiring.clear();
+        for (const r of old) clearTimeout(r.timer);
+        await Promise.all([compiled.close(), ...old.map((r) => r.run())]);
       })();
       return closing;
     },
