@@ -135,6 +135,17 @@ describe('XML', () => {
     });
   });
 
+  it('entities declared in a DOCTYPE are not expanded (no entity bombs, no external files)', async () => {
+    const text =
+      '<!DOCTYPE r [<!ENTITY a "x"><!ENTITY b "&a;&a;">]>\n<Rapid><Site name="&b;"/></Rapid>\n';
+    await rejects(loadConfig(file('.xml', text)), {
+      code: 'CONFIG_SYNTAX',
+      line: 2,
+      column: 22,
+      message: /^invalid XML: undefined entity/,
+    });
+  });
+
   it('unknown elements and attributes get suggestions at their exact position', async () => {
     const p = file(
       '.xml',
