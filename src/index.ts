@@ -35,6 +35,32 @@ export {
   type CookieOptions,
   type Query,
 } from './app/index.js';
+// Config files (docs/config.md): the schema, the loaders and the builder.
+export {
+  defineConfig,
+  configJsonSchema,
+  ConfigSchema,
+  loadConfig,
+  loadConfigValue,
+  ConfigError,
+  formatIssue,
+  startServers,
+  startFromConfig,
+  factories,
+  type Config,
+  type ConfigInput,
+  type SiteConfig,
+  type ListenerConfig,
+  type HandlerConfig,
+  type LoadedConfig,
+  type LoadOptions,
+  type ConfigIssue,
+  type RunningConfig,
+  type ConfigServer,
+  type FeatureFactories,
+  type FeatureHandler,
+  type FactoryContext,
+} from './config/index.js';
 // Access rules, header rules, redirects and rewrites (docs/access.md, docs/rules.md).
 export {
   createAccessControl,

@@ -1,31 +1,48 @@
 #!/usr/bin/env node
 /**
- * The `rapid` command: serve a directory.
+ * The `rapid` command: serve a directory, or run a config file.
  *
- *   rapid [root] [--port N] [--host H] [--help] [--version]
+ *   rapid [root] [--port N] [--host H]      serve a directory
+ *   rapid --config rapid.xml                run a config file (.xml, .yaml, .json, .js, .ts)
+ *   rapid check rapid.xml                   validate a config file without starting
+ *   rapid --help | --version
  *
  * Without a root it serves the bundled example site (examples/site/ in the package) on
  * http://127.0.0.1:8080. Mistakes a user can make (a bad flag, a missing directory, a port in
- * use) end the process with status 2 or 1 and one line on stderr, never a stack trace. SIGINT and
- * SIGTERM close the server gracefully; a second signal exits at once.
+ * use, a bad config file) end the process with status 2 or 1 and one line per problem on
+ * stderr, never a stack trace. SIGINT and SIGTERM close the server gracefully; a second signal
+ * exits at once. SIGHUP re-reads the config file: a bad one is refused (the error is logged and
+ * the old config keeps serving), a good one applies to new requests without dropping
+ * connections.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { compileSites } from '../config/build.js';
+import { ConfigError } from '../config/issues.js';
+import { loadConfig } from '../config/load.js';
+import { startFromConfig, type ConfigServer } from '../config/start.js';
 import { createStaticHandler } from '../features/static/index.js';
 import { serve, type RapidServer } from '../server/server.js';
 
 const USAGE = `Usage: rapid [root] [options]
+       rapid --config <file>
+       rapid check <file>
 
-Serve the files under <root> (default: the bundled example site).
+Serve the files under <root> (default: the bundled example site), or run a config file
+(.xml, .yaml, .yml, .json, .js, .mjs or .ts; see docs/config.md).
 
 Options:
-  -p, --port <n>   TCP port, 0 for any free port (default 8080)
-      --host <h>   address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)
-  -h, --help       show this help
-  -v, --version    print the version
+  -p, --port <n>       TCP port, 0 for any free port (default 8080)
+      --host <h>       address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)
+  -c, --config <file>  run this config file; SIGHUP re-reads it
+  -h, --help           show this help
+  -v, --version        print the version
+
+Commands:
+  check <file>         validate a config file without starting: prints OK or the problems
 
 A file named 404.html in the root is sent as the body of 404 responses.`;
 
@@ -34,6 +51,8 @@ class UsageError extends Error {
   constructor(
     message: string,
     readonly exitCode: number,
+    /** The message names its file and line already (config problems). */
+    readonly located = false,
   ) {
     super(message);
   }
@@ -71,7 +90,14 @@ interface Settings {
   host: string;
 }
 
-function parse(argv: string[]): Settings | 'help' | 'version' {
+type Command =
+  | { kind: 'serve'; settings: Settings }
+  | { kind: 'config'; file: string }
+  | { kind: 'check'; file: string }
+  | 'help'
+  | 'version';
+
+function parse(argv: string[]): Command {
   let parsed;
   try {
     parsed = parseArgs({
@@ -81,6 +107,7 @@ function parse(argv: string[]): Settings | 'help' | 'version' {
       options: {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
+        config: { type: 'string', short: 'c' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -95,6 +122,26 @@ function parse(argv: string[]): Settings | 'help' | 'version' {
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (values.version) return 'version';
+  if (positionals[0] === 'check') {
+    if (positionals.length !== 2) throw new UsageError('usage: rapid check <config file>', 2);
+    if (values.config !== undefined || values.port !== undefined || values.host !== undefined) {
+      throw new UsageError('rapid check takes only a file', 2);
+    }
+    return { kind: 'check', file: positionals[1]! };
+  }
+  if (values.config !== undefined) {
+    if (values.config.length === 0) throw new UsageError('empty --config', 2);
+    if (positionals.length > 0) {
+      throw new UsageError('give a root directory or --config, not both', 2);
+    }
+    if (values.port !== undefined || values.host !== undefined) {
+      throw new UsageError(
+        '--port and --host do not apply to --config: set listeners in the file',
+        2,
+      );
+    }
+    return { kind: 'config', file: values.config };
+  }
   if (positionals.length > 1) {
     throw new UsageError(`expected at most one root directory, got ${positionals.length}`, 2);
   }
@@ -118,7 +165,7 @@ function parse(argv: string[]): Settings | 'help' | 'version' {
     throw new UsageError(`root directory not found: ${root}`, 1);
   }
   if (!isDir) throw new UsageError(`root is not a directory: ${root}`, 1);
-  return { root, port, host };
+  return { kind: 'serve', settings: { root, port, host } };
 }
 
 /** The URLs a client can use: every local address when bound to a wildcard. */
@@ -152,17 +199,32 @@ function listenMessage(err: unknown, host: string, port: number): string | null 
   return null;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const settings = parse(argv);
-  if (settings === 'help') {
-    console.log(USAGE);
-    return 0;
-  }
-  if (settings === 'version') {
-    console.log(`rapid ${version()}`);
-    return 0;
-  }
-  const { root, port, host } = settings;
+/** SIGINT/SIGTERM: graceful close, then exit 0; a second signal exits at once. */
+function onStop(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      // A second Ctrl-C: the user does not want to wait for open requests.
+      process.exit(130);
+    }
+    stopping = true;
+    console.log(`rapid: ${signal}, closing`);
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+/** One line per problem, for stderr. */
+function problems(err: unknown): string | null {
+  if (err instanceof ConfigError) return err.detail;
+  return null;
+}
+
+async function serveDirectory({ root, port, host }: Settings): Promise<void> {
   const files = createStaticHandler({ root, notFound: '404.html' });
   let server: RapidServer;
   try {
@@ -175,25 +237,84 @@ async function main(argv: string[]): Promise<number> {
   }
   console.log(`rapid ${version()} serving ${root}`);
   for (const u of urls(host, server.port)) console.log(`  listening on ${u}`);
+  // Nothing to re-read, but SIGHUP must not kill a server started from a terminal.
+  process.on('SIGHUP', () => console.log('rapid: SIGHUP ignored (no config file to reload)'));
+  onStop(async () => {
+    await server.close();
+    files.close();
+  });
+}
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // A second Ctrl-C: the user does not want to wait for open requests.
-      process.exit(130);
-    }
-    stopping = true;
-    console.log(`rapid: ${signal}, closing`);
-    server.close().then(
-      () => {
-        files.close();
-        process.exit(0);
-      },
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+function printStarted(app: ConfigServer): void {
+  // One write, so a reader that sees the first address sees the sites too.
+  const lines = [`rapid ${version()} serving ${app.file}`];
+  for (const l of app.listeners) {
+    const list = l.config.socket === undefined ? urls(l.config.host, l.server.port) : [l.url];
+    for (const u of list) lines.push(`  listening on ${u}`);
+  }
+  for (const s of app.sites) {
+    const names = [s.name, ...s.aliases].join(', ');
+    const what = s.root ?? '(handlers only)';
+    lines.push(`  site ${names}${s.default ? ' (default)' : ''} -> ${what}`);
+  }
+  console.log(lines.join('\n'));
+}
+
+async function serveConfig(file: string): Promise<void> {
+  let app: ConfigServer;
+  try {
+    app = await startFromConfig(resolve(file));
+  } catch (err) {
+    const p = problems(err);
+    if (p !== null) throw new UsageError(p, 1, true);
+    throw err;
+  }
+  printStarted(app);
+  let reloads = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloads = reloads.then(async () => {
+      try {
+        await app.reload();
+        console.log(`rapid: reloaded ${app.file}`);
+        for (const l of app.listeners) console.log(`  listening on ${l.url}`);
+      } catch (err) {
+        const p = problems(err) ?? String((err as Error)?.stack ?? err);
+        console.error(`rapid: reload refused, the previous configuration keeps serving:\n${p}`);
+      }
+    });
+  });
+  onStop(() => app.close());
+}
+
+/** rapid check: load, build every handler (nothing listens), close; 0 when fine. */
+async function checkConfig(file: string): Promise<number> {
+  try {
+    const loaded = await loadConfig(resolve(file));
+    const compiled = await compileSites(loaded);
+    await compiled.close();
+    console.log(`${loaded.file}: OK`);
+    return 0;
+  } catch (err) {
+    const p = problems(err);
+    if (p === null) throw err;
+    console.error(p);
+    return 1;
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const command = parse(argv);
+  if (command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command === 'version') {
+    console.log(`rapid ${version()}`);
+    return 0;
+  }
+  if (command.kind === 'check') return checkConfig(command.file);
+  if (command.kind === 'config') await serveConfig(command.file);
+  else await serveDirectory(command.settings);
   return -1;
 }
 
@@ -203,7 +324,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError) {
-      console.error(`rapid: ${err.message}`);
+      // Config problems are "file:line:column: setting: message" lines, printed as they are.
+      console.error(err.located ? err.message : `rapid: ${err.message}`);
       process.exitCode = err.exitCode;
     } else {
       // A bug, not a user mistake: the stack helps whoever reports it.

@@ -214,6 +214,31 @@ export const E = Object.freeze({
 
   // Config files and the command line (src/config, src/cli). Thrown at load time; each names the
   // file, line and setting.
+  CONFIG_FILE_NOT_FOUND: spec('CONFIG_FILE_NOT_FOUND', 500, 'Config file not found or unreadable'),
+  CONFIG_UNSUPPORTED_FORMAT: spec(
+    'CONFIG_UNSUPPORTED_FORMAT',
+    500,
+    'Config file type not supported (use .xml, .yaml, .yml, .json, .js, .mjs, .ts or .mts)',
+  ),
+  CONFIG_SYNTAX: spec('CONFIG_SYNTAX', 500, 'Config file is not well-formed'),
+  CONFIG_UNKNOWN_SETTING: spec('CONFIG_UNKNOWN_SETTING', 500, 'Unknown setting'),
+  CONFIG_INVALID_VALUE: spec('CONFIG_INVALID_VALUE', 500, 'Invalid setting value'),
+  CONFIG_MISSING_SETTING: spec('CONFIG_MISSING_SETTING', 500, 'Required setting missing'),
+  CONFIG_NOT_AVAILABLE: spec(
+    'CONFIG_NOT_AVAILABLE',
+    500,
+    'Setting not available in this build of Rapid',
+  ),
+  CONFIG_MODULE_FAILED: spec(
+    'CONFIG_MODULE_FAILED',
+    500,
+    'Config or handler module could not be loaded or exports the wrong thing',
+  ),
+  CONFIG_BUILD_FAILED: spec(
+    'CONFIG_BUILD_FAILED',
+    500,
+    'A setting was refused when the servers were built from the config',
+  ),
 
   // Access rules and authentication (src/features/access): IP allow/deny, Basic auth, htpasswd.
   ACCESS_FORBIDDEN: spec('ACCESS_FORBIDDEN', 403, 'Forbidden'),

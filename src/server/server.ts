@@ -92,6 +92,14 @@ export class RapidServer {
     return this.netServer.address();
   }
 
+  /**
+   * Change the limits of this running server (a config reload keeps the listening socket): new
+   * requests, and connections as they reach their next timer, use them. Checked like serve()'s.
+   */
+  setLimits(partial: Partial<Limits>): void {
+    Object.assign(this.limits, resolveLimits(partial));
+  }
+
   /** Open connections. */
   get connections(): number {
     return this.registry.size;

@@ -150,6 +150,7 @@ describe('redirects', async () => {
   const redirects = createRedirects([
     { from: '^/old/(.*)$', to: '/new/$1', status: 301 },
     { from: '/moved', to: 'https://example.com/landing' },
+    { from: '/found', to: '/f', status: 302 },
     { from: '/see', to: '/other?fixed=1', status: 303 },
     { from: '/temp', to: '/t', status: 307 },
     { from: '/perm', to: '/p?', status: 308 },
@@ -175,7 +176,8 @@ describe('redirects', async () => {
 
   it('each status; a target query replaces the request query, a trailing "?" drops it', async () => {
     assert.equal((await go('/moved?q=1')).location, 'https://example.com/landing?q=1');
-    assert.equal((await go('/moved')).status, 302);
+    assert.equal((await go('/moved')).status, 301);
+    assert.equal((await go('/found')).status, 302);
     assert.deepEqual(await go('/see?q=1', 'POST'), {
       status: 303,
       location: '/other?fixed=1',
@@ -202,7 +204,7 @@ describe('redirects', async () => {
   });
 
   it('ignoreCase; non-matching requests go on; HEAD has no body', async () => {
-    assert.equal((await go('/case')).status, 302);
+    assert.equal((await go('/case')).status, 301);
     assert.deepEqual(await go('/older'), {
       status: 200,
       location: undefined,
@@ -215,7 +217,7 @@ describe('redirects', async () => {
         noBody: true,
       },
     );
-    assert.equal(head.status, 302);
+    assert.equal(head.status, 301);
     assert.equal(head.headers.location, 'https://example.com/landing');
   });
 

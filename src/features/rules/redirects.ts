@@ -14,8 +14,8 @@ export interface RedirectRule {
   from: string;
   /** "/new/$1", "https://example.com/$1"; the query is kept unless the target has one. */
   to: string;
-  /** 301, 302 (default), 303, 307 or 308. */
-  status?: 301 | 302 | 303 | 307 | 308;
+  /** 301 (default), 302, 303, 307 or 308. */
+  status?: number;
   /** Match letters in `from` case-insensitively (default false). */
   ignoreCase?: boolean;
 }
@@ -52,7 +52,7 @@ export function createRedirects(rules: readonly RedirectRule[]): Redirects {
     if (typeof from === 'string') fail(`${what}.from`, from);
     const to = compileTo(rule.to, from, true);
     if (typeof to === 'string') fail(`${what}.to`, to);
-    const status = rule.status ?? 302;
+    const status = rule.status ?? 301;
     if (!STATUSES.has(status)) fail(`${what}.status`, 'must be 301, 302, 303, 307 or 308');
     const c: Compiled = { index, from, to, status };
     if (from.exact === null) patterns.push(c);

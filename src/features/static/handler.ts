@@ -48,6 +48,11 @@ export interface CompressionOptions {
   streamBrotliQuality?: number;
   /** gzip/deflate level for streamed files (default 6). */
   streamGzipLevel?: number;
+  /**
+   * Media types ("application/json") or families ("text/*") compressed, instead of mime-db's
+   * `compressible` flag (default: that flag). Already compressed formats never are.
+   */
+  types?: readonly string[];
 }
 
 export interface StaticOptions {
@@ -275,7 +280,17 @@ class StaticFiles {
       'followSymlinks must be "inside" or "any"',
     );
     this.inside = follow === 'inside';
-    this.mime = new MimeResolver(o.mimeTypes, o.defaultType ?? 'application/octet-stream');
+    const compressTypes = o.compression === false ? undefined : o.compression?.types;
+    checkOption(
+      compressTypes === undefined ||
+        (Array.isArray(compressTypes) && compressTypes.every((t) => typeof t === 'string')),
+      'compression.types must be a list of media types',
+    );
+    this.mime = new MimeResolver(
+      o.mimeTypes,
+      o.defaultType ?? 'application/octet-stream',
+      compressTypes,
+    );
     this.cacheControl = compileCacheControl(o.cacheControl);
     let extra = '';
     for (const [name, value] of Object.entries(o.headers ?? {})) {

@@ -96,12 +96,44 @@ export class MimeResolver {
   private readonly overrides: Map<string, string>;
   private readonly fallback: MediaType;
 
-  constructor(overrides: Readonly<Record<string, string>> = {}, defaultType: string) {
+  private readonly compressTypes: ((essence: string) => boolean) | null;
+
+  /**
+   * `compressTypes`: media types ("application/json") or families ("text/*") to compress instead
+   * of mime-db's judgement; already compressed formats (.gz, .br, ...) never are.
+   */
+  constructor(
+    overrides: Readonly<Record<string, string>> = {},
+    defaultType: string,
+    compressTypes?: readonly string[],
+  ) {
     this.overrides = new Map();
     for (const [k, v] of Object.entries(overrides)) {
       this.overrides.set(k.replace(/^\./, '').toLowerCase(), v);
     }
-    this.fallback = describeType(defaultType);
+    if (compressTypes === undefined || compressTypes.length === 0) {
+      this.compressTypes = null;
+    } else {
+      const exact = new Set<string>();
+      const families: string[] = [];
+      for (const t of compressTypes) {
+        const l = t.trim().toLowerCase();
+        if (l === '*' || l === '*/*') families.push('');
+        else if (l.endsWith('/*')) families.push(l.slice(0, -1));
+        else exact.add(l);
+      }
+      this.compressTypes = (essence) =>
+        exact.has(essence) || families.some((f) => essence.startsWith(f));
+    }
+    this.fallback = this.describe(defaultType, '');
+  }
+
+  private describe(type: string, ext: string): MediaType {
+    const media = describeType(type, ext);
+    if (this.compressTypes === null || PRECOMPRESSED_EXTENSIONS.has(ext)) return media;
+    const semi = type.indexOf(';');
+    const essence = (semi === -1 ? type : type.slice(0, semi)).trim().toLowerCase();
+    return { contentType: media.contentType, compressible: this.compressTypes(essence) };
   }
 
   /** The media type for a file name (only the part after the last dot counts). */
@@ -113,7 +145,7 @@ export class MimeResolver {
     let media = this.memo.get(ext);
     if (media === undefined) {
       const type = this.overrides.get(ext) ?? byExtension.get(ext);
-      media = type === undefined ? this.fallback : describeType(type, ext);
+      media = type === undefined ? this.fallback : this.describe(type, ext);
       // Extensions come from file names on disk, so the memo is bounded by what the site holds;
       // the cap keeps a site with millions of odd extensions from growing it without end.
       if (this.memo.size < 4096) this.memo.set(ext, media);

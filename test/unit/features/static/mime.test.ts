@@ -74,4 +74,16 @@ describe('MimeResolver', () => {
     assert.equal(m.forName('x.').contentType, 'application/octet-stream');
     assert.equal(m.forName('a.nosuchext').contentType, 'application/octet-stream');
   });
+
+  it("compresses the given types and families instead of mime-db's flag", () => {
+    const m = new MimeResolver({}, 'application/octet-stream', ['text/*', 'image/png']);
+    assert.equal(m.forName('a.css').compressible, true);
+    assert.equal(m.forName('a.png').compressible, true, 'listed although mime-db says no');
+    assert.equal(m.forName('a.json').compressible, false, 'not listed although mime-db says yes');
+    assert.equal(m.forName('a.svgz').compressible, false, 'already compressed formats never');
+    assert.equal(m.forName('a.css').contentType, 'text/css; charset=utf-8');
+    const all = new MimeResolver({}, 'application/octet-stream', ['*/*']);
+    assert.equal(all.forName('a.png').compressible, true);
+    assert.equal(all.forName('a.gz').compressible, false);
+  });
 });

@@ -1,0 +1,81 @@
+/**
+ * The factory table: how the config builder turns the settings of features that live in other
+ * parts of Rapid into running code. A feature whose entry is missing is "not available in this
+ * build": the loader refuses its settings with RAPID_ERR_CONFIG_NOT_AVAILABLE naming file:line,
+ * never ignores them.
+ *
+ * Wiring a feature in is one line in `factories` below, e.g.
+ *
+ *   fastcgi: (o, ctx) => createFastCgiHandler({ ...o, root: o.root ?? ctx.site!.root!, baseDir: ctx.baseDir }),
+ *   access: (rules, ctx) => createAccessControl(rules, { baseDir: ctx.baseDir }),
+ *
+ * Options arrive exactly in the agreed shapes (docs/config.md): plain data, durations in ms,
+ * sizes in bytes, every default of the schema filled in.
+ */
+import type { RapidRequest, RapidResponse } from '../core/types.js';
+import { createAccessControl } from '../features/access/index.js';
+import { createHeaderRules, createRedirects, createRewrites } from '../features/rules/index.js';
+import type { Config, FeatureName, HandlerConfig, ListenerConfig, SiteConfig } from './schema.js';
+
+/** The handler shape every feature shares: calls next() for requests it does not take. */
+export interface FeatureHandler {
+  (req: RapidRequest, res: RapidResponse, next?: () => void | Promise<void>): void | Promise<void>;
+  close?(): void | Promise<void>;
+}
+
+export interface FactoryContext {
+  /** Relative paths in options are resolved against this (the config's baseDir). */
+  readonly baseDir: string;
+  readonly config: Config;
+  /** The site being built (undefined for server-wide features). */
+  readonly site?: SiteConfig;
+}
+
+type Of<T extends HandlerConfig['type']> = Omit<
+  Extract<HandlerConfig, { type: T }>,
+  'type' | 'path'
+>;
+type SiteRules<K extends 'headers' | 'redirects' | 'rewrites' | 'access'> = SiteConfig[K];
+
+export interface FeatureFactories {
+  fastcgi?: (options: Of<'fastcgi'> & { root: string }, ctx: FactoryContext) => FeatureHandler;
+  cgi?: (options: Of<'cgi'> & { root: string }, ctx: FactoryContext) => FeatureHandler;
+  proxy?: (options: Of<'proxy'>, ctx: FactoryContext) => FeatureHandler;
+  access?: (rules: SiteRules<'access'>, ctx: FactoryContext) => FeatureHandler;
+  headers?: (rules: SiteRules<'headers'>, ctx: FactoryContext) => FeatureHandler;
+  redirects?: (rules: SiteRules<'redirects'>, ctx: FactoryContext) => FeatureHandler;
+  rewrites?: (rules: SiteRules<'rewrites'>, ctx: FactoryContext) => FeatureHandler;
+  /** The status endpoint, run before the sites. */
+  status?: (options: NonNullable<Config['status']>, ctx: FactoryContext) => FeatureHandler;
+  /** The access log, run first for every request (it calls next()). */
+  accessLog?: (options: NonNullable<Config['accessLog']>, ctx: FactoryContext) => FeatureHandler;
+  /** The error log: receives what serve()'s onError is told. */
+  errorLog?: (
+    options: NonNullable<Config['errorLog']>,
+    ctx: FactoryContext,
+  ) => { onError(err: unknown, req: RapidRequest | null): void; close?(): void | Promise<void> };
+  /** Extra serve() options for a listener with TLS / HTTP/2 settings (certificates by site). */
+  tls?: (
+    listener: ListenerConfig,
+    sites: readonly SiteConfig[],
+    ctx: FactoryContext,
+  ) => Record<string, unknown>;
+  http2?: (listener: ListenerConfig, ctx: FactoryContext) => Record<string, unknown>;
+  /** Set (to true) by the process that can run workers (src/cluster, through the CLI). */
+  workers?: boolean;
+}
+
+/** The features of this build. Each branch adds its line when it merges. */
+export const factories: FeatureFactories = {
+  access: (rules, ctx) => createAccessControl(rules, { baseDir: ctx.baseDir }),
+  headers: (rules) => createHeaderRules(rules),
+  redirects: (rules) => createRedirects(rules),
+  rewrites: (rules) => createRewrites(rules),
+};
+
+/** Which features a table provides. */
+export function availableFeatures(
+  table: FeatureFactories = factories,
+): (f: FeatureName) => boolean {
+  return (f) => table[f] !== undefined && table[f] !== false;
+}
