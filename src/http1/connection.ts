@@ -599,11 +599,14 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     }
   }
 
-  shutdown(): void {
+  shutdown(idleGraceMs = 0): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     if (this.queue.length === 0 && this.current === null && !this.parser.inMessage) {
-      this.endSocket();
+      // Idle: close now, or let a request already on the wire arrive and be answered first
+      // (onHead turns keep-alive off while shutting down; idle() then ends the socket).
+      if (idleGraceMs > 0) this.setDeadline(T_IDLE, idleGraceMs);
+      else this.endSocket();
       return;
     }
     this.stopParsing = this.current === null;

@@ -114,3 +114,8 @@ export async function observe(
     },
   };
 }
+
+// What the cluster layer (which sits above server, not above features) needs of these features.
+export { Metrics, sumSnapshots, type MetricsSnapshot } from '../features/metrics/metrics.js';
+export type { StatusView, WorkerView } from '../features/metrics/status.js';
+export { createErrorLog, type ErrorLog, type ErrorLogOptions } from '../features/log/error.js';

@@ -106,9 +106,11 @@ export class RapidServer {
   /**
    * Stop accepting, let in-flight requests finish (their responses carry Connection: close),
    * close idle keep-alive connections at once, and destroy what is left after `timeoutMs`
-   * (default limits.closeTimeout).
+   * (default limits.closeTimeout). `idleGraceMs` keeps idle keep-alive connections open that
+   * long so a request already on its way is answered (Connection: close) rather than lost; the
+   * cluster's rolling restart uses it.
    */
-  close(timeoutMs = this.limits.closeTimeout): Promise<void> {
+  close(timeoutMs = this.limits.closeTimeout, { idleGraceMs = 0 } = {}): Promise<void> {
     if (this.closing !== null) return this.closing;
     let deadline: NodeJS.Timeout | undefined;
     const closed = new Promise<void>((resolve) =>
@@ -124,7 +126,7 @@ export class RapidServer {
       deadline.unref();
     }
     const obs = this.observability;
-    this.closing = Promise.all([closed, this.registry.drain(timeoutMs)]).then(async () => {
+    this.closing = Promise.all([closed, this.registry.drain(timeoutMs, idleGraceMs)]).then(async () => {
       // After the drain every response has been logged; then the logs are flushed and closed.
       if (obs !== null) await obs.close();
     });
