@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createStaticHandler } from '../features/static/index.js';
 import { serve, type RapidServer } from '../server/server.js';
+import { reloadCommand, serveWithWorkers } from './workers.js';
 
 const USAGE = `Usage: rapid [root] [options]
 
@@ -24,10 +25,16 @@ Serve the files under <root> (default: the bundled example site).
 Options:
   -p, --port <n>   TCP port, 0 for any free port (default 8080)
       --host <h>   address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)
+  -w, --workers <auto|n>  serve from n worker processes (auto: one per CPU)
+      --pid-file <f>      write the primary's pid to f (for rapid reload)
   -h, --help       show this help
   -v, --version    print the version
 
-A file named 404.html in the root is sent as the body of 404 responses.`;
+A file named 404.html in the root is sent as the body of 404 responses.
+
+       rapid reload [--pid-file <f>]
+Rolling restart of a server started with --workers and --pid-file (default ./rapid.pid): new
+workers take over one by one without failing a request (the same as sending it SIGUSR2).`;
 
 /** Exit codes: 1 = could not run (root, port), 2 = bad command line. */
 class UsageError extends Error {
@@ -69,9 +76,11 @@ interface Settings {
   root: string;
   port: number;
   host: string;
+  workers?: 'auto' | number;
+  pidFile?: string;
 }
 
-function parse(argv: string[]): Settings | 'help' | 'version' {
+function parse(argv: string[]): Settings | 'help' | 'version' | { reload: string } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -81,6 +90,8 @@ function parse(argv: string[]): Settings | 'help' | 'version' {
       options: {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
+        workers: { type: 'string', short: 'w' },
+        'pid-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -95,6 +106,19 @@ function parse(argv: string[]): Settings | 'help' | 'version' {
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (values.version) return 'version';
+  if (positionals[0] === 'reload') {
+    if (positionals.length > 1) throw new UsageError('rapid reload takes no arguments', 2);
+    return { reload: values['pid-file'] ?? 'rapid.pid' };
+  }
+  let workers: 'auto' | number | undefined;
+  if (values.workers !== undefined) {
+    const w = values.workers;
+    if (w !== 'auto' && (!/^\d{1,4}$/.test(w) || Number(w) < 1 || Number(w) > 1024)) {
+      throw new UsageError(`invalid --workers ${JSON.stringify(w)} (auto or 1-1024)`, 2);
+    }
+    workers = w === 'auto' ? 'auto' : Number(w);
+  }
+  const pidFile = values['pid-file'] === undefined ? undefined : resolve(values['pid-file']);
   if (positionals.length > 1) {
     throw new UsageError(`expected at most one root directory, got ${positionals.length}`, 2);
   }
@@ -118,7 +142,7 @@ function parse(argv: string[]): Settings | 'help' | 'version' {
     throw new UsageError(`root directory not found: ${root}`, 1);
   }
   if (!isDir) throw new UsageError(`root is not a directory: ${root}`, 1);
-  return { root, port, host };
+  return { root, port, host, workers, pidFile };
 }
 
 /** The URLs a client can use: every local address when bound to a wildcard. */
@@ -162,7 +186,16 @@ async function main(argv: string[]): Promise<number> {
     console.log(`rapid ${version()}`);
     return 0;
   }
+  if ('reload' in settings) {
+    try {
+      console.log(reloadCommand(settings.reload));
+    } catch (err) {
+      throw new UsageError((err as Error).message, 1);
+    }
+    return 0;
+  }
   const { root, port, host } = settings;
+  if (settings.workers !== undefined) return serveWorkers(settings);
   const files = createStaticHandler({ root, notFound: '404.html' });
   let server: RapidServer;
   try {
@@ -195,6 +228,49 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   return -1;
+}
+
+/** --workers: the primary supervises, every worker serves the root (src/cli/workers.ts). */
+async function serveWorkers(settings: Settings): Promise<number> {
+  const { root, port, host } = settings;
+  try {
+    return await serveWithWorkers({
+      workers: settings.workers ?? 'auto',
+      pidFile: settings.pidFile,
+      banner: (bound) => {
+        console.log(`rapid ${version()} serving ${root}`);
+        for (const u of urls(host, bound ?? port)) console.log(`  listening on ${u}`);
+      },
+      async start(ctx) {
+        const files = createStaticHandler({ root, notFound: '404.html' });
+        let server: RapidServer;
+        try {
+          server = await serve({
+            port,
+            host,
+            handler: files,
+            reusePort: ctx.reusePort,
+            metrics: ctx.metrics,
+          });
+        } catch (err) {
+          files.close();
+          throw new Error(listenMessage(err, host, port) ?? String(err));
+        }
+        ctx.metrics.addSources({ cache: () => files.cacheStats() });
+        return {
+          ports: [server.port],
+          close: async (timeoutMs, o) => {
+            await server.close(timeoutMs, o);
+            files.close();
+          },
+        };
+      },
+    });
+  } catch (err) {
+    // A worker could not start (the message says why): one line, like the single-process mode.
+    const msg = (err as Error).message;
+    throw new UsageError(msg.replace(/^.*before it was listening: /, ''), 1);
+  }
 }
 
 main(process.argv.slice(2)).then(

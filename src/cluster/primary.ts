@@ -73,6 +73,8 @@ export interface Primary {
   /** Resolves with the exit status once every worker is gone (after stop() or a crash loop). */
   readonly done: Promise<number>;
   readonly distribution: Distribution;
+  /** The ports the first worker reported (useful with port 0). */
+  ports(): number[];
   /** pids of the ready workers. */
   pids(): number[];
   restarts(): number;
@@ -148,6 +150,7 @@ export async function runPrimary(options: ClusterOptions = {}): Promise<Primary>
   cluster.setupPrimary(setup);
 
   const slots: Slot[] = [];
+  const ports: number[] = [];
   let restarts = 0;
   let crashTimes: number[] = [];
   let stopping = false;
@@ -234,6 +237,7 @@ export async function runPrimary(options: ClusterOptions = {}): Promise<Primary>
             clearTimeout(timer);
             slot.ready = true;
             everReady = true;
+            if (ports.length === 0) ports.push(...msg.ports);
             log(
               'info',
               `worker ${slot.id} (pid ${worker.process.pid}) ready, ${describeNofile(msg.nofile)}`,
@@ -450,6 +454,7 @@ export async function runPrimary(options: ClusterOptions = {}): Promise<Primary>
   return {
     done,
     distribution,
+    ports: () => [...ports],
     pids: () => alive().map((s) => (s.worker as Worker).process.pid as number),
     restarts: () => restarts,
     stop,

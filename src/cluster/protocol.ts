@@ -9,7 +9,7 @@ export type ToWorker =
   | { rapid: 'view'; id: number; view: StatusView };
 
 export type ToPrimary =
-  | { rapid: 'ready'; nofile: NofileLimit | null }
+  | { rapid: 'ready'; nofile: NofileLimit | null; ports: number[] }
   | { rapid: 'fatal'; message: string }
   | { rapid: 'reloaded'; error: string | null }
   | { rapid: 'collected'; id: number; snapshot: MetricsSnapshot }

@@ -21,6 +21,8 @@ export interface WorkerHandle {
   reload?(): Promise<void>;
   /** Stop accepting, finish in-flight requests, close idle connections; resolve when done. */
   close(timeoutMs: number, options?: { idleGraceMs?: number }): Promise<void>;
+  /** The ports it listens on (reported to the primary: port 0 picks one). */
+  ports?: number[];
   /** SIGUSR1: reopen log files (optional). */
   reopenLogs?(): Promise<void>;
 }
@@ -165,5 +167,5 @@ export async function runWorker(main: WorkerMain): Promise<void> {
   process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => stop(10_000, 0));
   process.on('disconnect', () => stop(10_000, 0));
-  send({ rapid: 'ready', nofile: limit });
+  send({ rapid: 'ready', nofile: limit, ports: handle.ports ?? [] });
 }

@@ -126,10 +126,12 @@ export class RapidServer {
       deadline.unref();
     }
     const obs = this.observability;
-    this.closing = Promise.all([closed, this.registry.drain(timeoutMs, idleGraceMs)]).then(async () => {
-      // After the drain every response has been logged; then the logs are flushed and closed.
-      if (obs !== null) await obs.close();
-    });
+    this.closing = Promise.all([closed, this.registry.drain(timeoutMs, idleGraceMs)]).then(
+      async () => {
+        // After the drain every response has been logged; then the logs are flushed and closed.
+        if (obs !== null) await obs.close();
+      },
+    );
     return this.closing;
   }
 
