@@ -14,6 +14,7 @@
  *
  * Writes bench/results/<date>-workers.{md,json}.
  *   --duration 5 --reps 3 --connections 64 --lines 200000 --only logs,throughput,distribution
+ *   --servers rapid-1,rapid-1-log,...   (a subset of the throughput variants)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -48,6 +49,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '64' },
     lines: { type: 'string', default: '200000' },
     only: { type: 'string', default: 'logs,throughput,distribution' },
+    servers: { type: 'string' },
   },
 });
 const DURATION = Number(flags.duration);
@@ -255,7 +257,7 @@ async function measure(
 }
 
 async function throughput(): Promise<void> {
-  const variants: Variant[] = [
+  const all: Variant[] = [
     rapid(1, false),
     rapid(1, true),
     rapid(2, false),
@@ -263,7 +265,9 @@ async function throughput(): Promise<void> {
     nodeCluster(1),
     nodeCluster(2),
   ];
-  if (have('nginx')) variants.push(nginx(1), nginx(2));
+  if (have('nginx')) all.push(nginx(1), nginx(2));
+  const pick = flags.servers?.split(',');
+  const variants = pick === undefined ? all : all.filter((v) => pick.includes(v.name));
   const rows = new Map<string, Row>(
     variants.map((v) => [v.name, { name: v.name, rps: [], cpuUsPerReq: [], errors: 0 }]),
   );
@@ -297,8 +301,10 @@ async function throughput(): Promise<void> {
   }
   say();
   for (const n of [1, 2]) {
-    const off = rows.get(`rapid-${n}`) as Row;
-    const on = rows.get(`rapid-${n}-log`) as Row;
+    const off = rows.get(`rapid-${n}`);
+    const on = rows.get(`rapid-${n}-log`);
+    if (off === undefined || on === undefined || !variants.some((v) => v.name === on.name))
+      continue;
     const rpsCost = 1 - median(on.rps) / median(off.rps);
     const cpuCost = median(on.cpuUsPerReq) / median(off.cpuUsPerReq) - 1;
     say(

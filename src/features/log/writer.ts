@@ -1,8 +1,9 @@
 /**
  * A batched, asynchronous line writer: lines are appended to one string and leave in one write
- * per batch (everything logged during one turn of the event loop, or while the previous write was
- * in flight). The buffer is bounded: past `maxBufferBytes` lines are dropped and counted rather
- * than letting a slow disk grow the heap. What is buffered at exit is written synchronously.
+ * per batch: as soon as 64 KiB are waiting, or 50 ms after the first line of a batch, whichever
+ * comes first (a busy server writes a few large batches, a quiet one still writes promptly). The
+ * buffer is bounded: past `maxBufferBytes` lines are dropped and counted rather than letting a
+ * slow disk grow the heap. What is buffered at exit is written synchronously.
  * `reopen()` closes and reopens the file between two batches (logrotate's SIGUSR1 convention).
  * Files are opened with O_APPEND, so several processes (workers) can share one log: each batch is
  * one write(2) of whole lines, and lines never interleave.
@@ -15,6 +16,10 @@ import { E, RapidError } from '../../core/errors.js';
 export interface LineWriterOptions {
   /** Most bytes held while the disk is behind (default 4 MiB); lines past it are dropped. */
   maxBufferBytes?: number;
+  /** A batch leaves as soon as this many bytes are waiting (default 64 KiB). */
+  batchBytes?: number;
+  /** ... or at the latest this long after its first line, in ms (default 50). */
+  flushMs?: number;
   /** Told once per failure to write or reopen (default: one line on stderr). */
   onError?: (err: unknown) => void;
 }
@@ -28,7 +33,10 @@ export class LineWriter {
   private fd = -1;
   private readonly max: number;
   private readonly onError: (err: unknown) => void;
-  private scheduled = false;
+  private readonly batch: number;
+  private readonly flushMs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private immediate = false;
   private pumping: Promise<void> | null = null;
   private reopenWanted = false;
   private closed = false;
@@ -39,6 +47,8 @@ export class LineWriter {
     this.fh = fh;
     this.fd = fh === null ? 1 : fh.fd;
     this.max = options.maxBufferBytes ?? 4 * 1024 * 1024;
+    this.batch = options.batchBytes ?? 64 * 1024;
+    this.flushMs = options.flushMs ?? 50;
     this.onError =
       options.onError ??
       ((err) => process.stderr.write(`rapid: log ${path}: ${(err as Error).message}\n`));
@@ -59,27 +69,38 @@ export class LineWriter {
       return;
     }
     this.buf += line;
-    if (!this.scheduled && this.pumping === null) {
-      this.scheduled = true;
-      setImmediate(startPump, this);
-    }
+    // While a write is in flight, the pump takes what has gathered once that write is done.
+    if (this.pumping !== null) return;
+    if (this.buf.length >= this.batch) {
+      if (!this.immediate) {
+        this.immediate = true;
+        setImmediate(startPump, this);
+      }
+    } else if (this.timer === null) this.arm();
+  }
+
+  private arm(): void {
+    this.timer = setTimeout(startPump, this.flushMs, this);
+    this.timer.unref();
   }
 
   /** Close and reopen the file after the write in flight (a renamed log gets a new file). */
   reopen(): Promise<void> {
     if (this.fh === null || this.closed) return Promise.resolve();
     this.reopenWanted = true;
-    return this.pump();
+    return this.pump(true);
   }
 
   /** Resolves when everything written so far is on its way to the kernel. */
   flush(): Promise<void> {
-    return this.pump();
+    return this.pump(true);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.pump();
+    await this.pump(true);
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
     this.closed = true;
     process.off('exit', this.onExit);
     const fh = this.fh;
@@ -100,19 +121,33 @@ export class LineWriter {
     }
   }
 
-  /** @internal */
-  pump(): Promise<void> {
-    this.scheduled = false;
-    if (this.pumping !== null) return this.pumping.then(() => this.pump());
+  /**
+   * @internal Write what is buffered: everything (`all`: flush, close, reopen), or in the
+   * background the first batch and then more only while full batches are waiting; a remainder
+   * waits for the timer, so a busy server writes a few large batches rather than many small ones.
+   */
+  pump(all = false): Promise<void> {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.immediate = false;
+    if (this.pumping !== null) return this.pumping.then(() => this.pump(all));
     if (this.buf === '' && !this.reopenWanted) return Promise.resolve();
-    this.pumping = this.run().finally(() => {
+    this.pumping = this.run(all).finally(() => {
       this.pumping = null;
+      if (this.buf !== '' && !this.closed && this.timer === null) {
+        if (this.buf.length >= this.batch) {
+          this.immediate = true;
+          setImmediate(startPump, this);
+        } else this.arm();
+      }
     });
     return this.pumping;
   }
 
-  private async run(): Promise<void> {
-    for (;;) {
+  private async run(all: boolean): Promise<void> {
+    for (let first = true; ; first = false) {
       if (this.reopenWanted) {
         this.reopenWanted = false;
         try {
@@ -126,6 +161,7 @@ export class LineWriter {
         }
       }
       if (this.buf === '') return;
+      if (!all && !first && this.buf.length < this.batch) return;
       const chunk = this.buf;
       this.buf = '';
       try {
