@@ -395,7 +395,9 @@ try {
   );
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `${new Date().toISOString().slice(0, 10)}-workers`);
+  // A partial run (--only, --servers) does not overwrite the full one.
+  const partial = flags.servers !== undefined || ONLY.size < 3 ? '-partial' : '';
+  const base = join(dir, `${new Date().toISOString().slice(0, 10)}-workers${partial}`);
   writeFileSync(`${base}.md`, `${out.join('\n')}\n`);
   writeFileSync(`${base}.json`, `${JSON.stringify(json, null, 2)}\n`);
   console.log(`wrote ${base}.md and .json`);
