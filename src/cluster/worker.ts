@@ -164,7 +164,9 @@ export async function runWorker(main: WorkerMain): Promise<void> {
     }
   });
   // Signals go to the primary; a worker ignores the terminal's Ctrl-C (the primary stops it).
-  process.on('SIGINT', () => undefined);
+  // SIGHUP/SIGUSR2 reaching a worker too (a signal to the process group, a closed terminal) must
+  // not kill it: the primary turns them into messages.
+  for (const sig of ['SIGINT', 'SIGHUP', 'SIGUSR2'] as const) process.on(sig, () => undefined);
   process.on('SIGTERM', () => stop(10_000, 0));
   process.on('disconnect', () => stop(10_000, 0));
   send({ rapid: 'ready', nofile: limit, ports: handle.ports ?? [] });
