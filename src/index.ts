@@ -87,3 +87,39 @@ export {
   type RewriteRule,
   type Rewrites,
 } from './features/rules/index.js';
+// Workers, logging and metrics (docs/cluster.md, docs/logging.md).
+export {
+  runPrimary,
+  runWorker,
+  resolveWorkers,
+  defaultDistribution,
+  nofileLimit,
+  type ClusterOptions,
+  type Distribution,
+  type Primary,
+  type WorkerContext,
+  type WorkerHandle,
+  type WorkerMain,
+} from './cluster/index.js';
+export {
+  createAccessLog,
+  createErrorLog,
+  LineWriter,
+  type AccessLog,
+  type AccessLogFormat,
+  type AccessLogOptions,
+  type ErrorLog,
+  type ErrorLogOptions,
+  type LogLevel,
+} from './features/log/index.js';
+export {
+  Metrics,
+  createStatusHandler,
+  renderPrometheus,
+  renderHtml,
+  type MetricsSnapshot,
+  type StatusOptions,
+  type StatusView,
+} from './features/metrics/index.js';
+export type { ObserveOptions } from './server/observe.js';
+export type { ResponseObserver } from './core/types.js';

@@ -26,6 +26,7 @@ import { loadConfig } from '../config/load.js';
 import { startFromConfig, type ConfigServer } from '../config/start.js';
 import { createStaticHandler } from '../features/static/index.js';
 import { serve, type RapidServer } from '../server/server.js';
+import { reloadCommand, serveWithWorkers } from './workers.js';
 
 const USAGE = `Usage: rapid [root] [options]
        rapid --config <file>
@@ -38,11 +39,17 @@ Options:
   -p, --port <n>       TCP port, 0 for any free port (default 8080)
       --host <h>       address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)
   -c, --config <file>  run this config file; SIGHUP re-reads it
+  -w, --workers <auto|n>  serve from n worker processes (auto: one per CPU)
+      --pid-file <f>   write the primary's pid to f (for rapid reload)
   -h, --help           show this help
   -v, --version        print the version
 
 Commands:
   check <file>         validate a config file without starting: prints OK or the problems
+  reload [--pid-file <f>]
+                       rolling restart of a server started with --workers and --pid-file
+                       (default ./rapid.pid): new workers take over one by one without
+                       failing a request (the same as sending it SIGUSR2)
 
 A file named 404.html in the root is sent as the body of 404 responses.`;
 
@@ -88,12 +95,15 @@ interface Settings {
   root: string;
   port: number;
   host: string;
+  workers?: 'auto' | number;
+  pidFile?: string;
 }
 
 type Command =
   | { kind: 'serve'; settings: Settings }
   | { kind: 'config'; file: string }
   | { kind: 'check'; file: string }
+  | { kind: 'reload'; pidFile: string }
   | 'help'
   | 'version';
 
@@ -108,6 +118,8 @@ function parse(argv: string[]): Command {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
         config: { type: 'string', short: 'c' },
+        workers: { type: 'string', short: 'w' },
+        'pid-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -122,6 +134,19 @@ function parse(argv: string[]): Command {
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (values.version) return 'version';
+  if (positionals[0] === 'reload') {
+    if (positionals.length > 1) throw new UsageError('rapid reload takes no arguments', 2);
+    return { kind: 'reload', pidFile: values['pid-file'] ?? 'rapid.pid' };
+  }
+  let workers: 'auto' | number | undefined;
+  if (values.workers !== undefined) {
+    const w = values.workers;
+    if (w !== 'auto' && (!/^\d{1,4}$/.test(w) || Number(w) < 1 || Number(w) > 1024)) {
+      throw new UsageError(`invalid --workers ${JSON.stringify(w)} (auto or 1-1024)`, 2);
+    }
+    workers = w === 'auto' ? 'auto' : Number(w);
+  }
+  const pidFile = values['pid-file'] === undefined ? undefined : resolve(values['pid-file']);
   if (positionals[0] === 'check') {
     if (positionals.length !== 2) throw new UsageError('usage: rapid check <config file>', 2);
     if (values.config !== undefined || values.port !== undefined || values.host !== undefined) {
@@ -165,7 +190,7 @@ function parse(argv: string[]): Command {
     throw new UsageError(`root directory not found: ${root}`, 1);
   }
   if (!isDir) throw new UsageError(`root is not a directory: ${root}`, 1);
-  return { kind: 'serve', settings: { root, port, host } };
+  return { kind: 'serve', settings: { root, port, host, workers, pidFile } };
 }
 
 /** The URLs a client can use: every local address when bound to a wildcard. */
@@ -224,7 +249,12 @@ function problems(err: unknown): string | null {
   return null;
 }
 
-async function serveDirectory({ root, port, host }: Settings): Promise<void> {
+async function serveDirectory(settings: Settings): Promise<void> {
+  const { root, port, host } = settings;
+  if (settings.workers !== undefined) {
+    await serveWorkers(settings);
+    return;
+  }
   const files = createStaticHandler({ root, notFound: '404.html' });
   let server: RapidServer;
   try {
@@ -302,6 +332,49 @@ async function checkConfig(file: string): Promise<number> {
   }
 }
 
+/** --workers: the primary supervises, every worker serves the root (src/cli/workers.ts). */
+async function serveWorkers(settings: Settings): Promise<number> {
+  const { root, port, host } = settings;
+  try {
+    return await serveWithWorkers({
+      workers: settings.workers ?? 'auto',
+      pidFile: settings.pidFile,
+      banner: (bound) => {
+        console.log(`rapid ${version()} serving ${root}`);
+        for (const u of urls(host, bound ?? port)) console.log(`  listening on ${u}`);
+      },
+      async start(ctx) {
+        const files = createStaticHandler({ root, notFound: '404.html' });
+        let server: RapidServer;
+        try {
+          server = await serve({
+            port,
+            host,
+            handler: files,
+            reusePort: ctx.reusePort,
+            metrics: ctx.metrics,
+          });
+        } catch (err) {
+          files.close();
+          throw new Error(listenMessage(err, host, port) ?? String(err));
+        }
+        ctx.metrics.addSources({ cache: () => files.cacheStats() });
+        return {
+          ports: [server.port],
+          close: async (timeoutMs, o) => {
+            await server.close(timeoutMs, o);
+            files.close();
+          },
+        };
+      },
+    });
+  } catch (err) {
+    // A worker could not start (the message says why): one line, like the single-process mode.
+    const msg = (err as Error).message;
+    throw new UsageError(msg.replace(/^.*before it was listening: /, ''), 1);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const command = parse(argv);
   if (command === 'help') {
@@ -313,6 +386,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command.kind === 'check') return checkConfig(command.file);
+  if (command.kind === 'reload') {
+    try {
+      console.log(reloadCommand(command.pidFile));
+    } catch (err) {
+      throw new UsageError((err as Error).message, 1);
+    }
+    return 0;
+  }
   if (command.kind === 'config') await serveConfig(command.file);
   else await serveDirectory(command.settings);
   return -1;

@@ -287,6 +287,26 @@ export const E = Object.freeze({
   // are answered 502/504.
 
   // Workers, logging and metrics (src/cluster, src/features/log, src/features/metrics).
+  CLUSTER_INVALID_OPTION: spec('CLUSTER_INVALID_OPTION', 500, 'Invalid workers option'),
+  CLUSTER_CRASH_LOOP: spec(
+    'CLUSTER_CRASH_LOOP',
+    500,
+    'Workers keep crashing; the server stopped instead of restarting them again',
+  ),
+  CLUSTER_WORKER_START_FAILED: spec(
+    'CLUSTER_WORKER_START_FAILED',
+    500,
+    'A worker exited or timed out before it was listening',
+  ),
+  CLUSTER_NOT_RUNNING: spec(
+    'CLUSTER_NOT_RUNNING',
+    500,
+    'No running server found (pid file missing, stale or unreadable)',
+  ),
+  LOG_INVALID_OPTION: spec('LOG_INVALID_OPTION', 500, 'Invalid access or error log option'),
+  LOG_OPEN_FAILED: spec('LOG_OPEN_FAILED', 500, 'Could not open a log file'),
+  METRICS_INVALID_OPTION: spec('METRICS_INVALID_OPTION', 500, 'Invalid status endpoint option'),
+  METRICS_FORBIDDEN: spec('METRICS_FORBIDDEN', 403, 'Forbidden'),
 
   // TLS and HTTP/2 (src/server/tls.ts, src/http2).
 

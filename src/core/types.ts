@@ -156,3 +156,22 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   responseTimeout: 120_000,
   closeTimeout: 10_000,
 });
+
+/**
+ * Told about every response once it is complete (every byte queued) or its connection closed
+ * under it: the access log and the metrics hang here. `req` is null for the answers the engine
+ * gives on its own to requests it could not parse (400, 414, 431 ...). `bytes` counts what was
+ * written for the response (head and body); `startMs` is `performance.now()` at the end of the
+ * request head; `headBytes` is the head's share of `bytes`; `seq` is the request's number on its connection (> 1: a reused keep-alive
+ * connection). `status` is 499 when the client closed before any of the response was sent.
+ * Nothing is measured, and this is never called, when no observer is configured.
+ */
+export type ResponseObserver = (
+  req: RapidRequest | null,
+  status: number,
+  bytes: number,
+  headBytes: number,
+  startMs: number,
+  remoteAddress: string,
+  seq: number,
+) => void;

@@ -17,7 +17,13 @@
 import type { Socket } from 'node:net';
 import { E, RapidError, type ErrorSpec } from '../core/errors.js';
 import { statusText } from '../core/status.js';
-import type { Handler, Limits, RapidRequest, UpgradeHandler } from '../core/types.js';
+import type {
+  Handler,
+  Limits,
+  RapidRequest,
+  ResponseObserver,
+  UpgradeHandler,
+} from '../core/types.js';
 import type { TrackedConnection } from '../net/registry.js';
 import { clock } from '../util/clock.js';
 import { EV_BODY_DONE, EV_HEAD, EV_NEED_MORE, MessageParser } from './parser.js';
@@ -32,6 +38,8 @@ export interface H1Options {
   /** Told about every handler failure (the client gets a 500 without details). */
   onError: (err: unknown, req: RapidRequest | null) => void;
   secure: boolean;
+  /** Told about every finished response (access log, metrics); null or absent costs nothing. */
+  onResponse?: ResponseObserver | null;
 }
 
 /** What the connection needs from whoever tracks it. */
@@ -90,6 +98,8 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
   private timerKind = T_NONE;
   /** Responses waiting in waitDrain() until they may write again (see blocked()). */
   private drainWaiters: DrainWaiter[] | null = null;
+  /** opts.onResponse; cleared once the socket closed and the rest of the queue was reported. */
+  private observer: ResponseObserver | null;
 
   constructor(socket: Socket, opts: H1Options, owner: ConnectionOwner) {
     this.socket = socket;
@@ -99,6 +109,7 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     this.parser = new MessageParser(opts.limits);
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
+    this.observer = opts.onResponse ?? null;
     this.parser.onBody = (chunk) => {
       if (this.timerKind === T_BODY) this.deadline = clock.now + this.limits.bodyTimeout;
       const req = this.current;
@@ -172,6 +183,10 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
       p.method !== 'CONNECT' &&
       (max === 0 || this.requests < max);
     const res = new H1Response(this, req, keepAlive);
+    if (this.observer !== null) {
+      res.startMs = performance.now();
+      res.seq = this.requests;
+    }
     res.onAbort = () => this.socket.destroy();
     this.queue.push(res);
     if (p.hasBody) {
@@ -251,6 +266,10 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
   private queueError(spec: ErrorSpec): void {
     this.stopParsing = true;
     const res = new H1Response(this, null, false);
+    if (this.observer !== null) {
+      res.startMs = performance.now();
+      res.seq = this.requests;
+    }
     this.queue.push(res);
     res.sendError(spec.status, spec.message);
   }
@@ -323,6 +342,8 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
 
   write(res: H1Response, piece: string | Buffer): void {
     if (this.closed) return;
+    // Strings are latin1 here, so their length is their byte count.
+    res.bytes += piece.length;
     if (res !== this.queue[0]) {
       (res.pending ??= []).push(piece);
       return;
@@ -387,6 +408,17 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     while (queue.length > 0 && (queue[0] as H1Response).done) {
       const res = queue.shift() as H1Response;
       const req = res.req;
+      if (this.observer !== null) {
+        this.observer(
+          req,
+          res.statusCode,
+          res.bytes,
+          res.headBytes,
+          res.startMs,
+          this.remoteAddress,
+          res.seq,
+        );
+      }
       if (req !== null && !req.complete) req.discard();
       if (!res.keepAlive) {
         this.stopParsing = true;
@@ -497,6 +529,15 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     this.pendingInput = null;
     this.outStr = '';
     this.outList = null;
+    const observer = this.observer;
+    if (observer !== null) {
+      // What never finished is reported now, once: 499 when nothing of it was sent.
+      this.observer = null;
+      for (const r of this.queue) {
+        const status = r.headersSent ? r.statusCode : 499;
+        observer(r.req, status, r.bytes, r.headBytes, r.startMs, this.remoteAddress, r.seq);
+      }
+    }
     this.wakeDrainWaiters();
   }
 
@@ -558,11 +599,14 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     }
   }
 
-  shutdown(): void {
+  shutdown(idleGraceMs = 0): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     if (this.queue.length === 0 && this.current === null && !this.parser.inMessage) {
-      this.endSocket();
+      // Idle: close now, or let a request already on the wire arrive and be answered first
+      // (onHead turns keep-alive off while shutting down; idle() then ends the socket).
+      if (idleGraceMs > 0) this.setDeadline(T_IDLE, idleGraceMs);
+      else this.endSocket();
       return;
     }
     this.stopParsing = this.current === null;

@@ -50,6 +50,14 @@ export class H1Response implements RapidResponse {
   pending: (string | Buffer)[] | null = null;
   /** Set by the connection when every byte of the response has been queued. */
   done = false;
+  /** Bytes queued for this response (head and body), counted by the connection. */
+  bytes = 0;
+  /** Length of the head (status line and fields), so the body's share of `bytes` is known. */
+  headBytes = 0;
+  /** performance.now() at the end of the request head; set only when a ResponseObserver is on. */
+  startMs = 0;
+  /** The request's number on its connection; set only when a ResponseObserver is on. */
+  seq = 0;
 
   readonly req: H1Request | null;
   private readonly sink: ResponseSink;
@@ -143,6 +151,7 @@ export class H1Response implements RapidResponse {
     if (!this.keepAlive) h += 'Connection: close\r\n';
     else if (this.http10) h += 'Connection: keep-alive\r\n';
     this.headersSent = true;
+    this.headBytes = h.length + 2;
     return `${h}\r\n`;
   }
 

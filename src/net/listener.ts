@@ -35,7 +35,12 @@ export function listen(
     listenOpts.host = opts.host ?? '0.0.0.0';
     listenOpts.port = opts.port ?? 8080;
     if (opts.ipv6Only !== undefined) listenOpts.ipv6Only = opts.ipv6Only;
-    if (opts.reusePort === true && hasReusePort()) listenOpts.reusePort = true;
+    if (opts.reusePort === true && hasReusePort()) {
+      listenOpts.reusePort = true;
+      // In a cluster worker, bind a socket of its own (the kernel balances between them)
+      // instead of asking the primary for its shared handle.
+      listenOpts.exclusive = true;
+    }
   }
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {

@@ -8,8 +8,12 @@ import { addSweeper } from '../util/clock.js';
 export interface TrackedConnection {
   /** Called by the sweep; the connection compares `now` with its own deadline. */
   checkTimeout(now: number): void;
-  /** Stop taking requests; close when idle (at once if idle now). */
-  shutdown(): void;
+  /**
+   * Stop taking requests; close when idle. An idle connection closes at once, or after
+   * `idleGraceMs` during which a request that was already on its way is still answered (with
+   * Connection: close) instead of being lost in the close.
+   */
+  shutdown(idleGraceMs?: number): void;
   /** Close immediately. */
   destroy(): void;
 }
@@ -43,10 +47,10 @@ export class ConnectionRegistry<C extends TrackedConnection = TrackedConnection>
 
   /**
    * Ask every connection to finish what it is doing and close; after `timeoutMs`, destroy the
-   * rest. Resolves when none is left.
+   * rest. Resolves when none is left. `idleGraceMs`: see TrackedConnection.shutdown.
    */
-  async drain(timeoutMs: number): Promise<void> {
-    for (const c of this.connections) c.shutdown();
+  async drain(timeoutMs: number, idleGraceMs = 0): Promise<void> {
+    for (const c of this.connections) c.shutdown(idleGraceMs);
     if (this.connections.size > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {

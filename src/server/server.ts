@@ -11,14 +11,16 @@ import {
   type Handler,
   type Limits,
   type RapidRequest,
+  type ResponseObserver,
   type UpgradeHandler,
 } from '../core/types.js';
 import { fetchHandler, type FetchFunction } from '../app/fetch.js';
 import { H1Connection, type H1Options } from '../http1/connection.js';
 import { listen } from '../net/listener.js';
 import { ConnectionRegistry } from '../net/registry.js';
+import { observe, type Observability, type ObserveOptions } from './observe.js';
 
-export interface ServeOptions {
+export interface ServeOptions extends ObserveOptions {
   /** The native handler: (req, res) => void | Promise<void>. Give this or `fetch`. */
   handler?: Handler;
   /** A Web-standard fetch handler, (request: Request) => Response | Promise<Response>, served
@@ -38,6 +40,8 @@ export interface ServeOptions {
   onUpgrade?: UpgradeHandler;
   /** Told about handler failures; the default prints them to stderr. */
   onError?: (err: unknown, req: RapidRequest | null) => void;
+  /** Told about every finished response (see ResponseObserver); runs before the access log. */
+  onResponse?: ResponseObserver;
 }
 
 function defaultOnError(err: unknown, req: RapidRequest | null): void {
@@ -75,6 +79,8 @@ export class RapidServer {
    * waits for them too, so close() destroys those still open at its deadline.
    */
   readonly upgraded = new Set<net.Socket>();
+  /** Access log, error log, metrics and status endpoint, when configured (src/server/observe.ts). */
+  observability: Observability | null = null;
 
   constructor(netServer: net.Server, registry: ConnectionRegistry<H1Connection>, limits: Limits) {
     this.netServer = netServer;
@@ -108,9 +114,11 @@ export class RapidServer {
   /**
    * Stop accepting, let in-flight requests finish (their responses carry Connection: close),
    * close idle keep-alive connections at once, and destroy what is left after `timeoutMs`
-   * (default limits.closeTimeout).
+   * (default limits.closeTimeout). `idleGraceMs` keeps idle keep-alive connections open that
+   * long so a request already on its way is answered (Connection: close) rather than lost; the
+   * cluster's rolling restart uses it.
    */
-  close(timeoutMs = this.limits.closeTimeout): Promise<void> {
+  close(timeoutMs = this.limits.closeTimeout, { idleGraceMs = 0 } = {}): Promise<void> {
     if (this.closing !== null) return this.closing;
     let deadline: NodeJS.Timeout | undefined;
     const closed = new Promise<void>((resolve) =>
@@ -125,8 +133,19 @@ export class RapidServer {
       }, timeoutMs);
       deadline.unref();
     }
-    this.closing = Promise.all([closed, this.registry.drain(timeoutMs)]).then(() => undefined);
+    const obs = this.observability;
+    this.closing = Promise.all([closed, this.registry.drain(timeoutMs, idleGraceMs)]).then(
+      async () => {
+        // After the drain every response has been logged; then the logs are flushed and closed.
+        if (obs !== null) await obs.close();
+      },
+    );
     return this.closing;
+  }
+
+  /** Reopen the log files (SIGUSR1 after logrotate). */
+  async reopenLogs(): Promise<void> {
+    await this.observability?.reopen();
   }
 }
 
@@ -135,10 +154,24 @@ export async function serve(options: ServeOptions): Promise<RapidServer> {
   if (options?.fetch !== undefined && options.handler !== undefined) {
     throw new RapidError(E.INVALID_OPTION, 'serve() takes a handler or a fetch function, not both');
   }
-  const handler =
+  const given =
     typeof options?.fetch === 'function' ? fetchHandler(options.fetch) : options?.handler;
-  if (typeof handler !== 'function') {
+  if (typeof given !== 'function') {
     throw new RapidError(E.INVALID_OPTION, 'serve() needs a handler or a fetch function');
+  }
+  const obs = await observe(options, given);
+  const handler = obs === null ? given : obs.handler;
+  let onResponse = obs === null ? null : obs.onResponse;
+  const extra = options.onResponse;
+  if (extra !== undefined) {
+    const rest = onResponse;
+    onResponse =
+      rest === null
+        ? extra
+        : (req, status, bytes, headBytes, startMs, remote, seq) => {
+            extra(req, status, bytes, headBytes, startMs, remote, seq);
+            rest(req, status, bytes, headBytes, startMs, remote, seq);
+          };
   }
   const limits = resolveLimits(options.limits);
   const registry = new ConnectionRegistry<H1Connection>();
@@ -157,19 +190,32 @@ export async function serve(options: ServeOptions): Promise<RapidServer> {
             socket.once('close', () => upgraded.delete(socket));
             onUpgrade(req, socket, head);
           },
-    onError: options.onError ?? defaultOnError,
+    onError: options.onError ?? obs?.onError ?? defaultOnError,
     secure: false,
+    onResponse,
   };
-  const netServer = await listen(
-    {
-      host: options.host,
-      port: options.port,
-      path: options.path,
-      backlog: options.backlog,
-      reusePort: options.reusePort,
-    },
-    (socket) => registry.add(new H1Connection(socket, h1, registry)),
-  );
+  let netServer: net.Server;
+  try {
+    netServer = await listen(
+      {
+        host: options.host,
+        port: options.port,
+        path: options.path,
+        backlog: options.backlog,
+        reusePort: options.reusePort,
+      },
+      (socket) => registry.add(new H1Connection(socket, h1, registry)),
+    );
+  } catch (err) {
+    await obs?.close();
+    throw err;
+  }
   server = new RapidServer(netServer, registry, limits);
+  server.observability = obs;
+  if (obs?.metrics != null) {
+    const reg = registry;
+    const remove = obs.metrics.addSources({ openConnections: () => reg.size });
+    netServer.once('close', remove);
+  }
   return server;
 }
