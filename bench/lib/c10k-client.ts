@@ -3,14 +3,16 @@
  * thousand sockets, bound round-robin to the source addresses it is given (127.0.0.x), so neither
  * its own file limit nor one address's ephemeral ports run out. Protocol with the parent:
  *
- *   parent: { type: 'start', job }      child: { type: 'ready', open }   (every socket connected)
- *   parent: { type: 'go' }              child: { type: 'holding', open } (idle mode: all answered once)
- *   parent: { type: 'release' }         child: { type: 'done', stats }
+ *   parent: { type: 'start', job }   child: { type: 'ready', open }    (keepalive: all connected)
+ *   parent: { type: 'go' }           child: { type: 'done', stats }
+ * and in idle mode
+ *   parent: { type: 'start', job }   child: { type: 'holding', open }  (all connected, answered once)
+ *   parent: { type: 'release' }      child: { type: 'done', stats }
  *
  * Modes: 'keepalive' opens every connection, waits for go, then sends `requests` requests one at a
  * time on each; 'close' starts `connections` loops at go, each doing `requests` times connect, one
- * request with Connection: close, wait for the server to close; 'idle' opens every connection,
- * sends one request on each, and holds them until release (a connection the server closes in
+ * request with Connection: close, wait for the server to close; 'idle' opens every connection
+ * and sends one request on each right away, and holds them until release (a connection the server closes in
  * between is counted as dropped). Every request ends as ok or exactly one failure counter.
  */
 import net from 'node:net';
@@ -167,6 +169,12 @@ class Conn {
     p.resolve(kind === 'ok' ? 'ok' : 'fail');
   }
 
+  /** Give the connection up (the loop then opens a new one). */
+  kill(): void {
+    this.ended = true;
+    this.socket.destroy();
+  }
+
   /** Wait for the server to close (after a Connection: close answer), then make sure it is gone. */
   closed(): Promise<void> {
     if (this.ended) return Promise.resolve();
@@ -203,7 +211,31 @@ let releaseResolve: (() => void) | null = null;
 const go = new Promise<void>((r) => (goResolve = r));
 const release = new Promise<void>((r) => (releaseResolve = r));
 
-async function runKeepAlive(job: ClientJob, idle: boolean): Promise<void> {
+async function runIdle(job: ClientJob): Promise<void> {
+  // Connect and ask once per connection right away (no barrier): a connection that never sent a
+  // request would meet the servers' header timeouts, not their keep-alive handling.
+  const req = requestBytes(job, false);
+  const conns: Conn[] = [];
+  await pool(job.connections, job.connectConcurrency, async (i) => {
+    const c = new Conn(job, job.localAddresses[i % job.localAddresses.length]!, req);
+    if (!(await c.connect())) return;
+    conns.push(c);
+    if ((await c.exchange()) === 'ok' && !c.serverWillClose) {
+      c.onUnexpectedClose = () => {
+        stats.dropped++;
+        note('the server closed an idle connection');
+      };
+    }
+  });
+  send({ type: 'holding', open });
+  await release;
+  for (const c of conns) {
+    c.onUnexpectedClose = null;
+    c.socket.destroy();
+  }
+}
+
+async function runKeepAlive(job: ClientJob): Promise<void> {
   const req = requestBytes(job, false);
   const conns: Conn[] = [];
   await pool(job.connections, job.connectConcurrency, async (i) => {
@@ -212,24 +244,6 @@ async function runKeepAlive(job: ClientJob, idle: boolean): Promise<void> {
   });
   send({ type: 'ready', open });
   await go;
-  if (idle) {
-    await pool(conns.length, job.connectConcurrency, async (i) => {
-      const c = conns[i]!;
-      if ((await c.exchange()) === 'ok' && !c.serverWillClose) {
-        c.onUnexpectedClose = () => {
-          stats.dropped++;
-          note('the server closed an idle connection');
-        };
-      }
-    });
-    send({ type: 'holding', open });
-    await release;
-    for (const c of conns) {
-      c.onUnexpectedClose = null;
-      c.socket.destroy();
-    }
-    return;
-  }
   await Promise.all(
     conns.map(async (first, i) => {
       let c = first;
@@ -242,7 +256,7 @@ async function runKeepAlive(job: ClientJob, idle: boolean): Promise<void> {
           c = new Conn(job, job.localAddresses[i % job.localAddresses.length]!, req);
           if (!(await c.connect())) continue;
         }
-        if ((await c.exchange()) !== 'ok') c.socket.destroy();
+        if ((await c.exchange()) !== 'ok') c.kill();
       }
       c.socket.destroy();
     }),
@@ -271,7 +285,8 @@ process.on('message', (msg: Msg) => {
   else if (msg.type === 'release') releaseResolve?.();
   else if (msg.type === 'start') {
     const job = msg.job;
-    const run = job.mode === 'close' ? runClose(job) : runKeepAlive(job, job.mode === 'idle');
+    const run =
+      job.mode === 'close' ? runClose(job) : job.mode === 'idle' ? runIdle(job) : runKeepAlive(job);
     void run
       .catch((err: unknown) => {
         stats.other++;

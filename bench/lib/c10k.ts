@@ -71,6 +71,24 @@ export function mergeStats(all: readonly ClientStats[]): ClientStats {
   return out;
 }
 
+/** Split `total` into `n` near-equal integer parts (the larger ones first). */
+export function split(total: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));
+}
+
+/**
+ * Source addresses for `n` client processes, `per` each and none shared: 127.0.0.<first>, …
+ * (all of 127/8 is loopback on Linux). Each address has its own ~28k ephemeral ports.
+ */
+export function sourceAddresses(n: number, per: number, first = 2): string[][] {
+  return Array.from({ length: n }, (_, i) =>
+    Array.from({ length: per }, (_, j) => {
+      const k = first + i * per + j;
+      return `127.0.${Math.floor(k / 256)}.${k % 256}`;
+    }),
+  );
+}
+
 /** The p-th percentile (0..100) by nearest rank; NaN for no samples. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
