@@ -366,6 +366,15 @@ async function allSent(procs: ClientProc[], type: string, deadline: number): Pro
   return true;
 }
 
+/** Why a wait for the clients ended early. */
+function cutOff(procs: ClientProc[], deadline: number): string {
+  const gone = procs.filter((p) => p.exited && !p.messages.some((m) => m.type === 'done')).length;
+  if (gone > 0) return `${gone} client processes exited without reporting`;
+  return Date.now() > deadline
+    ? `run cut off after ${opts.maxMs / 1000} s`
+    : 'clients did not finish';
+}
+
 function sumOpen(procs: ClientProc[], type: string): number {
   return procs.reduce((a, p) => a + (p.messages.find((m) => m.type === type)?.open ?? 0), 0);
 }
@@ -469,7 +478,7 @@ async function loadTest(
     const done = ready && (await allSent(procs, 'done', deadline));
     const seconds = (performance.now() - t0) / 1000;
     const s = collect(procs);
-    if (!done) s.samples.push(`run cut off after ${opts.maxMs / 1000} s`);
+    if (!done) s.samples.push(cutOff(procs, deadline));
     return runFromStats(name, mode, opts.concurrency, requests, s, seconds, {
       serverEstablished: established,
       clients: n,
@@ -509,7 +518,7 @@ async function idleTest(srv: Started, name: ServerName): Promise<C10kRun> {
   const t0 = performance.now();
   const procs = startClients(jobs);
   try {
-    await allSent(procs, 'holding', deadline);
+    const holding = await allSent(procs, 'holding', deadline);
     const seconds = (performance.now() - t0) / 1000;
     const open = sumOpen(procs, 'holding');
     // Let the servers settle (finish writes, free per-request garbage), then read.
@@ -522,6 +531,7 @@ async function idleTest(srv: Started, name: ServerName): Promise<C10kRun> {
     for (const p of procs) if (!p.exited) p.child.send({ type: 'release' });
     await allSent(procs, 'done', Date.now() + 60_000);
     const s = collect(procs);
+    if (!holding) s.samples.push(cutOff(procs, deadline));
     const held = established ?? open;
     return runFromStats(name, 'idle', opts.idle, opts.idle, s, seconds, {
       peakOpen: open,

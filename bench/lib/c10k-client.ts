@@ -294,8 +294,9 @@ process.on('message', (msg: Msg) => {
       })
       .then(() => {
         for (const s of sockets) s.destroy();
+        // Stay until the parent has the message and ends this process (disconnecting right after
+        // send() can lose it).
         send({ type: 'done', stats });
-        process.disconnect?.();
       });
   }
 });
