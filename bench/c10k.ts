@@ -19,6 +19,7 @@
  *   --timeout 60 (s, per connect and per request)  --max-seconds 300 (per run)
  *   --server-cpu 0 --client-cpu 1 ('' for no pinning)  --label c10k --out <base>
  *   --no-install --no-sysctl
+ *   --report <results.json>   (no runs: rewrite its .md with the current report code)
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,6 +45,8 @@ import type { ClientJob } from './lib/c10k-client.js';
 import { ensureInstalled, TOOLS, type Tool } from './lib/install.js';
 import {
   capture,
+  CLK_TCK,
+  cpuTicks,
   freePort,
   processTree,
   startPinned,
@@ -73,6 +76,7 @@ const { values: flags } = parseArgs({
     out: { type: 'string' },
     'no-install': { type: 'boolean', default: false },
     'no-sysctl': { type: 'boolean', default: false },
+    report: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -306,9 +310,15 @@ function rssOf(rootPid: number): number {
   return sum;
 }
 
-/** ESTABLISHED TCP sockets whose local port is `port` (the server's side). */
+/** CPU ticks used so far by the server's process tree (workers included). */
+function serverTicks(srv: Started): number {
+  return cpuTicks(processTree(srv.running.pid));
+}
+
+/** ESTABLISHED TCP sockets whose local end is the server's address and port. */
 function establishedOn(port: number): number | null {
-  const r = spawnSync('ss', ['-Htn', 'state', 'established', `( sport = :${port} )`], {
+  // By address too: a client socket bound to 127.0.0.x may have got the same port number.
+  const r = spawnSync('ss', ['-Htn', 'state', 'established', 'src', `${opts.host}:${port}`], {
     encoding: 'latin1',
     maxBuffer: 256 * 1024 * 1024,
   });
@@ -466,6 +476,7 @@ async function loadTest(
   }));
   const requests = jobs.reduce((a, j) => a + j.connections * j.requests, 0);
   const deadline = Date.now() + opts.maxMs;
+  const cpu0 = serverTicks(srv);
   const procs = startClients(jobs);
   try {
     const ready = await allSent(procs, 'ready', deadline);
@@ -477,9 +488,11 @@ async function loadTest(
     for (const p of procs) if (!p.exited) p.child.send({ type: 'go' });
     const done = ready && (await allSent(procs, 'done', deadline));
     const seconds = (performance.now() - t0) / 1000;
+    const serverCpuSeconds = (serverTicks(srv) - cpu0) / CLK_TCK;
     const s = collect(procs);
     if (!done) s.samples.push(cutOff(procs, deadline));
     return runFromStats(name, mode, opts.concurrency, requests, s, seconds, {
+      serverCpuSeconds,
       serverEstablished: established,
       clients: n,
       sourceAddresses: n * per,
@@ -564,6 +577,7 @@ async function abTest(srv: Started, name: ServerName): Promise<C10kRun> {
   ];
   const cmd = [...(opts.clientCpu === '' ? [] : ['taskset', '-c', opts.clientCpu]), 'ab', ...args];
   const t0 = performance.now();
+  const cpu0 = serverTicks(srv);
   const text = await new Promise<string>((resolve) => {
     const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -576,8 +590,10 @@ async function abTest(srv: Started, name: ServerName): Promise<C10kRun> {
     });
   });
   const seconds = (performance.now() - t0) / 1000;
+  const serverCpuSeconds = (serverTicks(srv) - cpu0) / CLK_TCK;
   const r = parseAbOutput(text);
   const base = {
+    serverCpuSeconds,
     server: name,
     test: 'ab' as const,
     concurrency: c,
@@ -633,6 +649,20 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 async function main(): Promise<void> {
+  if (flags.report !== undefined) {
+    const file = resolve(flags.report);
+    const res = JSON.parse(readFileSync(file, 'utf8')) as C10kResults;
+    writeFileSync(file.replace(/\.json$/, '.md'), c10kMarkdown(res));
+    spawnSync(
+      join(root, 'node_modules', '.bin', 'prettier'),
+      ['--write', file.replace(/\.json$/, '.md')],
+      {
+        stdio: 'ignore',
+      },
+    );
+    console.log(c10kVerdict(res));
+    return;
+  }
   const tools: Tool[] = [TOOLS.taskset, TOOLS.ss];
   if (tests.includes('ab')) tools.push(TOOLS.ab);
   if (servers.includes('nginx')) tools.push(TOOLS.nginx);

@@ -217,6 +217,8 @@ export interface C10kRun {
   rssHeld: number | null;
   /** (rssHeld - rssBefore) / connections held. */
   rssPerConnection: number | null;
+  /** CPU time (user + system) of the server's process tree during the run, seconds. */
+  serverCpuSeconds?: number;
   /** Client processes and the source addresses they bound. */
   clients: number;
   sourceAddresses: number;
@@ -260,11 +262,11 @@ function fmtNum(n: number, digits = 0): string {
   return Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : '—';
 }
 
-function md(header: string[], rows: string[][]): string {
+function md(header: string[], rows: string[][], numeric = true): string {
   const esc = (c: string): string => c.replace(/\|/g, '\\|');
   return [
     `| ${header.map(esc).join(' | ')} |`,
-    `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    `| ${header.map((_, i) => (i === 0 || !numeric ? '---' : '---:')).join(' | ')} |`,
     ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
   ].join('\n');
 }
@@ -356,6 +358,7 @@ export function c10kMarkdown(res: C10kResults): string {
             test === 'ab' ? 'open (ab -c)' : 'open at once (ss)',
             'seconds',
             'req/s',
+            'server CPU µs/req',
             'p50 ms',
             'p99 ms',
             'max ms',
@@ -369,6 +372,9 @@ export function c10kMarkdown(res: C10kResults): string {
             r.serverEstablished === null ? fmtNum(r.peakOpen) : fmtNum(r.serverEstablished),
             fmtNum(r.seconds, 1),
             fmtNum(r.reqPerSec),
+            r.serverCpuSeconds === undefined || r.ok === 0
+              ? '—'
+              : fmtNum((1e6 * r.serverCpuSeconds) / r.ok),
             fmtNum(r.p50Ms, 1),
             fmtNum(r.p99Ms, 1),
             fmtNum(r.maxMs, 1),
@@ -377,7 +383,9 @@ export function c10kMarkdown(res: C10kResults): string {
       );
     }
     out.push('');
-    for (const r of runs) out.push(`- ${labelOfServer(res, r.server)}: \`${r.command}\``);
+    const cmds = [...new Set(runs.map((r) => r.command))];
+    if (cmds.length === 1) out.push(`Load: \`${cmds[0]}\``);
+    else for (const r of runs) out.push(`- ${labelOfServer(res, r.server)}: \`${r.command}\``);
     for (const r of runs) {
       if (r.samples.length > 0)
         out.push(
@@ -392,6 +400,7 @@ export function c10kMarkdown(res: C10kResults): string {
     md(
       ['server', 'workers', 'configuration', 'command'],
       res.servers.map((s) => [s.label, String(s.workers), s.notes, `\`${s.command}\``]),
+      false,
     ),
   );
   out.push('');
@@ -407,13 +416,14 @@ export function c10kMarkdown(res: C10kResults): string {
       md(
         ['sysctl', 'before', 'wanted', 'during the run', 'set'],
         res.limits.sysctl.map((s) => [s.name, s.before, s.wanted, s.after, s.ok ? 'yes' : 'no']),
+        false,
       ),
     );
   }
   out.push('');
   out.push('## Versions');
   out.push('');
-  out.push(md(['tool', 'version'], Object.entries(res.versions)));
+  out.push(md(['tool', 'version'], Object.entries(res.versions), false));
   out.push('');
   out.push('## Configuration');
   out.push('');
@@ -421,6 +431,7 @@ export function c10kMarkdown(res: C10kResults): string {
     md(
       ['setting', 'value'],
       Object.entries(res.config).map(([k, v]) => [k, String(v)]),
+      false,
     ),
   );
   if (res.notes.length > 0) {
