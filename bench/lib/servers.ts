@@ -6,7 +6,7 @@
  * temp dir.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { capture, have } from './proc.js';
 import type { ScenarioSpec } from './scenarios.js';
 
@@ -235,15 +235,16 @@ export const SERVERS: readonly ServerSpec[] = [
       "bench/peers/rapid-fetch.mjs: bench/peers/hono-app.mjs served by Rapid's fetch-handler " +
       'mode, serve({ fetch: app.fetch }); one process.',
     dedicated: true,
+    // The build the bench itself runs from (dist/, or a copy under .tmp/): its src/index.js.
     unavailable: (ctx) =>
-      existsSync(join(ctx.root, 'dist', 'src', 'index.js'))
+      existsSync(join(dirname(ctx.distBench), 'src', 'index.js'))
         ? needPkg(ctx, 'hono')
-        : 'dist/src/index.js is missing (build with tsc first)',
+        : `${join(dirname(ctx.distBench), 'src', 'index.js')} is missing (build with tsc first)`,
     version: (ctx) => `${rapidVersion(ctx)}, hono ${pkgVersion(ctx, 'hono')}`,
     launch: (ctx, port) => ({
       command: process.execPath,
       args: [join(ctx.root, 'bench', 'peers', 'rapid-fetch.mjs')],
-      env: { ...baseEnv(ctx, port), RAPID_DIST: join(ctx.root, 'dist') },
+      env: { ...baseEnv(ctx, port), RAPID_DIST: dirname(ctx.distBench) },
     }),
   },
   {
