@@ -152,7 +152,9 @@ const scenarios = pick(SCENARIOS, flags.scenarios ?? DEFAULT_SCENARIOS.join(',')
 /** Install what is missing (Debian packages as root, bench's npm peers), unless --no-install. */
 function ensureTools(): void {
   const wanted = new Set(servers.map((s) => s.name));
-  const tools: Tool[] = [TOOLS.wrk, TOOLS.taskset];
+  // ab and h2load are not used by these scenarios but by bench:c10k and the HTTPS/HTTP/2 runs:
+  // one `npm run bench` on a fresh machine leaves every benchmark ready.
+  const tools: Tool[] = [TOOLS.wrk, TOOLS.taskset, TOOLS.ab, TOOLS.h2load, TOOLS.ss];
   if (wanted.has('nginx')) tools.push(TOOLS.nginx);
   if (wanted.has('h2o')) tools.push(TOOLS.h2o);
   const npmPeers = ['fastify', 'express', 'hono', 'bun', 'rapid-fetch', 'hono-fetch'];
