@@ -11,7 +11,9 @@
  * BENCH_ROUTES=1000 puts the same answers behind the application layer instead: createApp() with
  * 1,000 routes (500 static, 500 parametric), so the "routes" scenario measures what the router and
  * the app cost over the bare engine. BACKLOG sets the listen backlog (default serve()'s), and
- * REUSEPORT=1 asks for SO_REUSEPORT (where Node has it) for the multi-process runs of bench/c10k.ts.
+ * REUSEPORT=1 asks for SO_REUSEPORT (where Node has it) for the multi-process runs of bench/c10k.ts;
+ * HEADERS_TIMEOUT sets limits.headersTimeout (ms) and BENCH_DIAG=1 prints, at exit, how many
+ * connections closed before sending a byte and the longest accept-to-first-byte wait.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,17 +81,42 @@ function appHandler(n: number): Handler {
 }
 
 const handler = routeCount > 0 ? appHandler(routeCount) : engineHandler;
+const headersTimeout =
+  process.env.HEADERS_TIMEOUT === undefined ? undefined : Number(process.env.HEADERS_TIMEOUT);
 const server = await serve({
   port,
   host,
   handler,
+  ...(headersTimeout === undefined ? {} : { limits: { headersTimeout } }),
   ...(backlog === undefined ? {} : { backlog }),
   reusePort: process.env.REUSEPORT === '1',
 });
 console.log(`Rapid bench app listening on http://${host}:${server.port}`);
 
+// BENCH_DIAG=1: count, per process, connections that closed before sending a byte and the longest
+// wait from accept to a connection's first byte; printed at exit (to explain failures in c10k).
+const diag = { accepted: 0, silent: 0, maxFirstByteMs: 0, over: 0 };
+if (process.env.BENCH_DIAG === '1') {
+  const limit = Number(process.env.HEADERS_TIMEOUT ?? 20_000);
+  server.netServer.on('connection', (socket) => {
+    diag.accepted++;
+    const t0 = Date.now();
+    let got = false;
+    socket.once('data', () => {
+      got = true;
+      const ms = Date.now() - t0;
+      if (ms > diag.maxFirstByteMs) diag.maxFirstByteMs = ms;
+      if (ms >= limit) diag.over++;
+    });
+    socket.once('close', () => {
+      if (!got) diag.silent++;
+    });
+  });
+}
+
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
+    if (process.env.BENCH_DIAG === '1') console.log(`diag ${process.pid}: ${JSON.stringify(diag)}`);
     files?.close();
     void server.close(2000).then(() => process.exit(0));
   });

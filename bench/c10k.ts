@@ -416,6 +416,7 @@ function runFromStats(
   const kinds: Record<string, number> = {
     connect: s.connectErrors,
     reset: s.resets,
+    closed: s.closed,
     timeout: s.timeouts,
     non200: s.non200,
     other: s.other,
@@ -726,6 +727,13 @@ async function main(): Promise<void> {
         } finally {
           await stop(srv.running, 10_000);
           current = null;
+        }
+        // BENCH_DIAG=1 (bench/app.ts): what each worker saw of its connections.
+        for (const line of srv.running.output().split('\n')) {
+          if (line.startsWith('diag ')) {
+            log(`${test} ${name} ${line}`);
+            run.samples.push(line);
+          }
         }
         log(
           `${test} ${name}: ${run.ok} ok, ${run.failures} failures` +

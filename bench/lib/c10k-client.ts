@@ -74,8 +74,14 @@ class Conn {
       sockets.delete(this.socket);
       if (this.connected) open--;
       this.ended = true;
-      if (this.pending !== null) this.finish('resets', 'closed before the whole response');
-      else this.onUnexpectedClose?.();
+      if (this.pending !== null) {
+        this.finish(
+          'closed',
+          this.buf.length === 0
+            ? 'closed by the server before any answer'
+            : 'closed by the server in the middle of an answer',
+        );
+      } else this.onUnexpectedClose?.();
     });
   }
 
@@ -157,7 +163,10 @@ class Conn {
     }
   }
 
-  private finish(kind: 'ok' | 'non200' | 'resets' | 'timeouts' | 'other', message: string): void {
+  private finish(
+    kind: 'ok' | 'non200' | 'resets' | 'closed' | 'timeouts' | 'other',
+    message: string,
+  ): void {
     const p = this.pending;
     if (p === null) return;
     this.pending = null;

@@ -12,8 +12,10 @@ export interface ClientStats {
   non200: number;
   /** connect() failed (refused, no address, timed out before the handshake). */
   connectErrors: number;
-  /** The connection was reset or closed before the whole response arrived. */
+  /** The connection was reset (ECONNRESET, EPIPE) before the whole response arrived. */
   resets: number;
+  /** The server closed the connection (a clean FIN) before the whole response arrived. */
+  closed: number;
   /** No complete response within the timeout. */
   timeouts: number;
   /** Unparseable responses and anything else. */
@@ -36,6 +38,7 @@ export function emptyStats(): ClientStats {
     non200: 0,
     connectErrors: 0,
     resets: 0,
+    closed: 0,
     timeouts: 0,
     other: 0,
     dropped: 0,
@@ -48,7 +51,7 @@ export function emptyStats(): ClientStats {
 
 /** Everything that is not a 200 with its whole body. */
 export function failures(s: Omit<ClientStats, 'latencyMs' | 'samples'>): number {
-  return s.non200 + s.connectErrors + s.resets + s.timeouts + s.other + s.dropped;
+  return s.non200 + s.connectErrors + s.resets + s.closed + s.timeouts + s.other + s.dropped;
 }
 
 /** The sum of several processes' counters (peakOpen adds up too: the processes run at once). */
@@ -59,6 +62,7 @@ export function mergeStats(all: readonly ClientStats[]): ClientStats {
     out.non200 += s.non200;
     out.connectErrors += s.connectErrors;
     out.resets += s.resets;
+    out.closed += s.closed;
     out.timeouts += s.timeouts;
     out.other += s.other;
     out.dropped += s.dropped;
