@@ -18,11 +18,13 @@
  *   --idle 50000 --idle-clients 5 --workers 4 --ab-concurrency 19000
  *   --timeout 60 (s, per connect and per request)  --max-seconds 300 (per run)
  *   --server-cpu 0 --client-cpu 1 ('' for no pinning)  --label c10k --out <base>
+ *   --sched auto|rr|none   (the cluster module's scheduling where Node has no SO_REUSEPORT; auto:
+ *                          shared socket for keepalive/close/ab, round-robin for idle)
  *   --no-install --no-sysctl
  *   --report <results.json>   (no runs: rewrite its .md with the current report code)
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +78,7 @@ const { values: flags } = parseArgs({
     out: { type: 'string' },
     'no-install': { type: 'boolean', default: false },
     'no-sysctl': { type: 'boolean', default: false },
+    sched: { type: 'string', default: 'auto' },
     report: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -112,7 +115,25 @@ const opts = {
   clientCpu: flags['client-cpu']!,
   host: flags.host!,
   label: flags.label!.replace(/[^\w.-]+/g, '-'),
+  sched: flags.sched!,
 };
+if (!['auto', 'rr', 'none'].includes(opts.sched)) {
+  console.error(`--sched must be auto, rr or none, got ${opts.sched}`);
+  process.exit(2);
+}
+
+/**
+ * The cluster module's scheduling for a test (only used where Node has no SO_REUSEPORT). With
+ * round-robin the primary accepts every connection and holds it until a worker takes it, so a
+ * burst of 20,000 new connections can put ~20,000 fds in the primary: at RLIMIT_NOFILE it hits
+ * EMFILE and libuv sheds connections (closes them unanswered). A shared socket lets each worker
+ * accept for itself. Round-robin's even spread matters for the idle test instead (50,000
+ * connections over 4 workers, each under the limit) and its connects arrive at a bounded rate.
+ */
+function schedFor(test: C10kTest): 'rr' | 'none' {
+  if (opts.sched === 'rr' || opts.sched === 'none') return opts.sched;
+  return test === 'idle' ? 'rr' : 'none';
+}
 
 const SERVER_NAMES = ['rapid', 'nginx', 'node-http'] as const;
 type ServerName = (typeof SERVER_NAMES)[number];
@@ -254,9 +275,10 @@ http {
  * Start `name` as several processes sharing one port: the one place that knows how. When `rapid
  * --workers N` exists, Rapid's branch can become that command.
  */
-async function startServer(name: ServerName, tmp: string): Promise<Started> {
+async function startServer(name: ServerName, tmp: string, sched: 'rr' | 'none'): Promise<Started> {
   const port = await freePort(opts.host);
   const env = {
+    CLUSTER_SCHED: sched,
     PORT: String(port),
     HOST: opts.host,
     BACKLOG: String(BACKLOG),
@@ -280,7 +302,7 @@ async function startServer(name: ServerName, tmp: string): Promise<Started> {
     opts.serverCpu === ''
       ? startPinned('0-' + String(os.cpus().length - 1), command, args, env, root)
       : startPinned(opts.serverCpu, command, args, env, root);
-  const shown = `${name === 'nginx' ? '' : `WORKERS=${opts.workers} BACKLOG=${BACKLOG} `}${
+  const shown = `${name === 'nginx' ? '' : `WORKERS=${opts.workers} BACKLOG=${BACKLOG} CLUSTER_SCHED=${sched} `}${
     opts.serverCpu === '' ? '' : `taskset -c ${opts.serverCpu} `
   }${command === process.execPath ? 'node' : command} ${args.map(rel).join(' ')}`;
   await waitUntilUp(running, opts.host, port, '/plaintext', 30_000);
@@ -308,6 +330,32 @@ function rssOf(rootPid: number): number {
     }
   }
   return sum;
+}
+
+/**
+ * Sample (4 times a second) the number of open fds of each process of the server's tree; stop()
+ * gives the largest any one process had, which is what RLIMIT_NOFILE bounds.
+ */
+function sampleFds(rootPid: number): { stop(): number } {
+  let peak = 0;
+  const sample = (): void => {
+    for (const pid of processTree(rootPid)) {
+      try {
+        peak = Math.max(peak, readdirSync(`/proc/${pid}/fd`).length);
+      } catch {
+        // exited in between
+      }
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 250);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
+  };
 }
 
 /** CPU ticks used so far by the server's process tree (workers included). */
@@ -712,10 +760,11 @@ async function main(): Promise<void> {
     for (const test of activeTests) {
       for (const name of active) {
         log(`${test} ${name}: starting ${opts.workers} processes`);
-        const srv = await startServer(name, tmp);
+        const srv = await startServer(name, tmp, schedFor(test));
+        const fds = sampleFds(srv.running.pid);
         current = srv.running;
         commands.set(name, srv.command);
-        let run: C10kRun;
+        let run: C10kRun | undefined;
         try {
           if (test === 'idle') run = await idleTest(srv, name);
           else if (test === 'ab') run = await abTest(srv, name);
@@ -725,6 +774,8 @@ async function main(): Promise<void> {
             run.samples.push(`server exited: ${srv.running.output().slice(-300)}`);
           }
         } finally {
+          const peakFds = fds.stop();
+          if (run !== undefined) run.serverPeakFds = peakFds;
           await stop(srv.running, 10_000);
           current = null;
         }
@@ -736,7 +787,8 @@ async function main(): Promise<void> {
           }
         }
         log(
-          `${test} ${name}: ${run.ok} ok, ${run.failures} failures` +
+          `${test} ${name}: ${run.ok} ok, ${run.failures} failures, ` +
+            `at most ${run.serverPeakFds} fds in one server process` +
             (run.failures > 0
               ? ` ${JSON.stringify(run.failureKinds)} ${run.samples.join('; ')}`
               : '') +

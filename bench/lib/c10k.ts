@@ -221,6 +221,8 @@ export interface C10kRun {
   rssHeld: number | null;
   /** (rssHeld - rssBefore) / connections held. */
   rssPerConnection: number | null;
+  /** The most fds any one process of the server had open during the run (sampled 4×/s). */
+  serverPeakFds?: number;
   /** CPU time (user + system) of the server's process tree during the run, seconds. */
   serverCpuSeconds?: number;
   /** Client processes and the source addresses they bound. */
@@ -336,6 +338,7 @@ export function c10kMarkdown(res: C10kResults): string {
             'RSS before',
             'RSS held',
             'RSS / connection',
+            'peak fds / process',
             'seconds to open',
           ],
           runs.map((r) => [
@@ -346,6 +349,7 @@ export function c10kMarkdown(res: C10kResults): string {
             fmtBytes(r.rssBefore),
             fmtBytes(r.rssHeld),
             fmtBytes(r.rssPerConnection),
+            r.serverPeakFds === undefined ? '—' : fmtNum(r.serverPeakFds),
             fmtNum(r.seconds, 1),
           ]),
         ),
@@ -363,6 +367,7 @@ export function c10kMarkdown(res: C10kResults): string {
             'seconds',
             'req/s',
             'server CPU µs/req',
+            'peak fds / process',
             'p50 ms',
             'p99 ms',
             'max ms',
@@ -379,6 +384,7 @@ export function c10kMarkdown(res: C10kResults): string {
             r.serverCpuSeconds === undefined || r.ok === 0
               ? '—'
               : fmtNum((1e6 * r.serverCpuSeconds) / r.ok),
+            r.serverPeakFds === undefined ? '—' : fmtNum(r.serverPeakFds),
             fmtNum(r.p50Ms, 1),
             fmtNum(r.p99Ms, 1),
             fmtNum(r.maxMs, 1),

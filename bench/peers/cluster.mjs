@@ -5,6 +5,9 @@
 // listening socket, with its default round-robin scheduling: the primary accepts and hands each
 // connection to the next worker, so every worker gets the same number (which matters when each
 // may hold at most RLIMIT_NOFILE sockets). CLUSTER_MODE=cluster forces the cluster module.
+// CLUSTER_SCHED=none makes the cluster module share the listening socket instead: every worker
+// accepts for itself and the primary holds no connections (see bench/README.md, C10K, for when
+// each is the right one under a file limit).
 // Prints "cluster ready: N workers" once every worker listens; exits when a worker dies.
 import cluster from 'node:cluster';
 import { fork } from 'node:child_process';
@@ -24,7 +27,13 @@ const children = [];
 let listening = 0;
 let stopping = false;
 const ready = () => {
-  if (++listening === n) console.log(`cluster ready: ${n} workers (${mode})`);
+  const sched =
+    mode === 'cluster'
+      ? process.env.CLUSTER_SCHED === 'none'
+        ? ', shared socket'
+        : ', round-robin'
+      : '';
+  if (++listening === n) console.log(`cluster ready: ${n} workers (${mode}${sched})`);
 };
 const died = (code, signal) => {
   if (stopping) return;
@@ -40,6 +49,7 @@ function stopAll(code) {
 }
 
 if (mode === 'cluster') {
+  if (process.env.CLUSTER_SCHED === 'none') cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({ exec: script, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   for (let i = 0; i < n; i++) {
     const w = cluster.fork();
