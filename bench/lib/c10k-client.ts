@@ -10,7 +10,8 @@
  *   parent: { type: 'release' }      child: { type: 'done', stats }
  *
  * Modes: 'keepalive' opens every connection, waits for go, then sends `requests` requests one at a
- * time on each; 'close' starts `connections` loops at go, each doing `requests` times connect, one
+ * time on each (the last one with Connection: close, so that the server closes first and keeps
+ * the TIME_WAIT); 'close' starts `connections` loops at go, each doing `requests` times connect, one
  * request with Connection: close, wait for the server to close; 'idle' opens every connection
  * and sends one request on each right away, and holds them until release (a connection the server closes in
  * between is counted as dropped). Every request ends as ok or exactly one failure counter.
@@ -111,8 +112,8 @@ class Conn {
     });
   }
 
-  /** Send one request; resolves when it was answered (counted either way). */
-  exchange(): Promise<'ok' | 'fail'> {
+  /** Send one request (this connection's, or `request`); resolves when it was answered. */
+  exchange(request = this.request): Promise<'ok' | 'fail'> {
     return new Promise((resolve) => {
       const timer = setTimeout(
         () => this.finish('timeouts', 'response timeout'),
@@ -120,7 +121,7 @@ class Conn {
       );
       this.pending = { t0: performance.now(), resolve, timer };
       this.buf = Buffer.alloc(0);
-      this.socket.write(this.request);
+      this.socket.write(request);
     });
   }
 
@@ -181,7 +182,7 @@ class Conn {
   /** Give the connection up (the loop then opens a new one). */
   kill(): void {
     this.ended = true;
-    this.socket.destroy();
+    abort(this.socket);
   }
 
   /** Wait for the server to close (after a Connection: close answer), then make sure it is gone. */
@@ -196,6 +197,19 @@ class Conn {
       this.socket.end();
     });
   }
+}
+
+/**
+ * Close from our side without leaving a TIME_WAIT socket (an RST where Node can send one). A
+ * TIME_WAIT socket keeps its port's bind bucket for 60 s, and ports with a bucket made by bind()
+ * (these clients bind to 127.0.0.x) are skipped by connect()'s own port choice: 20,000 of them
+ * leave `ab` on 127.0.0.1, run right after, without enough ports (EADDRNOTAVAIL).
+ */
+function abort(socket: net.Socket): void {
+  const s = socket as net.Socket & { resetAndDestroy?: () => void };
+  if (typeof s.resetAndDestroy === 'function' && !s.destroyed && s.readyState === 'open')
+    s.resetAndDestroy();
+  else s.destroy();
 }
 
 function requestBytes(job: ClientJob, close: boolean): Buffer {
@@ -240,12 +254,13 @@ async function runIdle(job: ClientJob): Promise<void> {
   await release;
   for (const c of conns) {
     c.onUnexpectedClose = null;
-    c.socket.destroy();
+    abort(c.socket);
   }
 }
 
 async function runKeepAlive(job: ClientJob): Promise<void> {
   const req = requestBytes(job, false);
+  const closeReq = requestBytes(job, true);
   const conns: Conn[] = [];
   await pool(job.connections, job.connectConcurrency, async (i) => {
     const c = new Conn(job, job.localAddresses[i % job.localAddresses.length]!, req);
@@ -261,13 +276,17 @@ async function runKeepAlive(job: ClientJob): Promise<void> {
           // The server ended the connection between requests (e.g. a per-connection request
           // limit): open a new one, as a browser would.
           if (c.serverWillClose) stats.reconnects++;
-          c.socket.destroy();
+          abort(c.socket);
           c = new Conn(job, job.localAddresses[i % job.localAddresses.length]!, req);
           if (!(await c.connect())) continue;
         }
-        if ((await c.exchange()) !== 'ok') c.kill();
+        // The last request asks the server to close, so the TIME_WAIT is the server's.
+        const last = r === job.requests - 1;
+        const answer = await c.exchange(last ? closeReq : req);
+        if (answer !== 'ok') c.kill();
+        else if (last && c.serverWillClose) await c.closed();
       }
-      c.socket.destroy();
+      abort(c.socket);
     }),
   );
 }
@@ -283,7 +302,7 @@ async function runClose(job: ClientJob): Promise<void> {
         const c = new Conn(job, addr, req);
         if (!(await c.connect())) continue;
         if ((await c.exchange()) === 'ok' && c.serverWillClose) await c.closed();
-        else c.socket.destroy();
+        else abort(c.socket);
       }
     }),
   );
@@ -302,7 +321,7 @@ process.on('message', (msg: Msg) => {
         note(`client crashed: ${(err as Error).message}`);
       })
       .then(() => {
-        for (const s of sockets) s.destroy();
+        for (const s of sockets) abort(s);
         // Stay until the parent has the message and ends this process (disconnecting right after
         // send() can lose it).
         send({ type: 'done', stats });

@@ -290,16 +290,20 @@ export function labelOfServer(res: C10kResults, name: string): string {
 
 /** The one-line verdict for the README and the top of the file. */
 export function c10kVerdict(res: C10kResults): string {
-  const rapid = res.runs.filter((r) => r.server === 'rapid' && r.test !== 'ab');
+  const rapid = res.runs.filter((r) => r.server === 'rapid');
   if (rapid.length === 0) return 'Rapid did not run.';
   const failed = rapid.reduce((a, r) => a + r.failures, 0);
   const idle = rapid.find((r) => r.test === 'idle');
   const parts = rapid
-    .filter((r) => r.test !== 'idle')
+    .filter((r) => r.test !== 'idle' && r.test !== 'ab')
     .map(
       (r) =>
         `${fmtNum(r.ok)} / ${fmtNum(r.requests)} requests over ${fmtNum(r.concurrency)} ${r.test === 'close' ? 'concurrent clients without keep-alive' : 'concurrent keep-alive connections'}`,
     );
+  const ab = rapid.find((r) => r.test === 'ab');
+  if (ab !== undefined) {
+    parts.push(`ab -c ${fmtNum(ab.concurrency)}: ${fmtNum(ab.ok)} / ${fmtNum(ab.requests)}`);
+  }
   if (idle !== undefined) {
     parts.push(
       `${fmtNum(idle.peakOpen)} idle keep-alive connections at ${fmtBytes(idle.rssPerConnection)} RSS each`,
