@@ -486,6 +486,8 @@ function runFromStats(
     p50Ms: percentile(s.latencyMs, 50),
     p99Ms: percentile(s.latencyMs, 99),
     maxMs: percentile(s.latencyMs, 100),
+    ...(s.connectMs === undefined ? {} : { connectP99Ms: percentile(s.connectMs, 99) }),
+    ...(s.closeMs === undefined ? {} : { closeP99Ms: percentile(s.closeMs, 99) }),
     rssBefore: null,
     rssHeld: null,
     rssPerConnection: null,
@@ -793,6 +795,12 @@ async function main(): Promise<void> {
               ? ` ${JSON.stringify(run.failureKinds)} ${run.samples.join('; ')}`
               : '') +
             `, ${run.seconds.toFixed(1)} s` +
+            (run.connectP99Ms === undefined
+              ? ''
+              : `, connect p99 ${run.connectP99Ms.toFixed(0)} ms`) +
+            (run.closeP99Ms === undefined
+              ? ''
+              : `, close wait p99 ${run.closeP99Ms.toFixed(0)} ms`) +
             (run.rssPerConnection === null
               ? ''
               : `, ${(run.rssPerConnection / 1024).toFixed(1)} KiB/conn`),

@@ -88,6 +88,7 @@ class Conn {
 
   /** Resolves true once connected, false (counted) when the connect fails or times out. */
   connect(): Promise<boolean> {
+    const t0 = performance.now();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         stats.connectErrors++;
@@ -98,6 +99,7 @@ class Conn {
       this.socket.once('connect', () => {
         clearTimeout(timer);
         this.connected = true;
+        (stats.connectMs ??= []).push(performance.now() - t0);
         open++;
         if (open > stats.peakOpen) stats.peakOpen = open;
         resolve(true);
@@ -188,10 +190,12 @@ class Conn {
   /** Wait for the server to close (after a Connection: close answer), then make sure it is gone. */
   closed(): Promise<void> {
     if (this.ended) return Promise.resolve();
+    const t0 = performance.now();
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.socket.destroy(), this.job.timeoutMs);
       this.socket.once('close', () => {
         clearTimeout(timer);
+        (stats.closeMs ??= []).push(performance.now() - t0);
         resolve();
       });
       this.socket.end();

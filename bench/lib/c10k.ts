@@ -28,6 +28,10 @@ export interface ClientStats {
   peakOpen: number;
   /** Latency of each completed request in ms (ok and non-200). */
   latencyMs: number[];
+  /** Time from connect() to the connection being established, ms, per connection. */
+  connectMs?: number[];
+  /** Time from a Connection: close answer to the connection being closed, ms. */
+  closeMs?: number[];
   /** The first few error messages, to say what went wrong. */
   samples: string[];
 }
@@ -69,6 +73,8 @@ export function mergeStats(all: readonly ClientStats[]): ClientStats {
     out.reconnects += s.reconnects;
     out.peakOpen += s.peakOpen;
     for (const l of s.latencyMs) out.latencyMs.push(l);
+    for (const l of s.connectMs ?? []) (out.connectMs ??= []).push(l);
+    for (const l of s.closeMs ?? []) (out.closeMs ??= []).push(l);
     for (const m of s.samples)
       if (out.samples.length < 8 && !out.samples.includes(m)) out.samples.push(m);
   }
@@ -221,6 +227,9 @@ export interface C10kRun {
   rssHeld: number | null;
   /** (rssHeld - rssBefore) / connections held. */
   rssPerConnection: number | null;
+  /** p99 of the clients' connect times and of their waits for the server's close, ms. */
+  connectP99Ms?: number;
+  closeP99Ms?: number;
   /** The most fds any one process of the server had open during the run (sampled 4×/s). */
   serverPeakFds?: number;
   /** CPU time (user + system) of the server's process tree during the run, seconds. */
@@ -372,6 +381,7 @@ export function c10kMarkdown(res: C10kResults): string {
             'req/s',
             'server CPU µs/req',
             'peak fds / process',
+            'connect p99 ms',
             'p50 ms',
             'p99 ms',
             'max ms',
@@ -389,6 +399,7 @@ export function c10kMarkdown(res: C10kResults): string {
               ? '—'
               : fmtNum((1e6 * r.serverCpuSeconds) / r.ok),
             r.serverPeakFds === undefined ? '—' : fmtNum(r.serverPeakFds),
+            r.connectP99Ms === undefined ? '—' : fmtNum(r.connectP99Ms, 1),
             fmtNum(r.p50Ms, 1),
             fmtNum(r.p99Ms, 1),
             fmtNum(r.maxMs, 1),
