@@ -497,8 +497,9 @@ describe('c10k: the results file', () => {
     assert.match(md, /nginx errors: `ECONNRESET`/);
     assert.match(md, /\| n\\\|m \|/, 'pipes in cells are escaped');
     assert.match(md, /\| net\.core\.somaxconn \| 4096 \| 65535 \| 65535 \| yes \|/);
-    res.runs[0]!.failures = 3;
-    assert.match(c10kVerdict(res), /3 FAILURES/);
+    res.runs.push({ ...res.runs[0]!, test: 'ab', concurrency: 19000, ok: 99990, failures: 10 });
+    assert.match(c10kVerdict(res), /ab -c 19,000: 99,990 \/ 100,000; .*; 10 FAILURES\.$/);
+    assert.match(c10kMarkdown(res), /## ApacheBench/);
   });
 });
 
