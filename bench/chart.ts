@@ -1,7 +1,7 @@
 /**
  * An SVG bar chart of a results file, written by hand (no dependencies): one panel per scenario,
  * one bar per server (median req/s) with a whisker for the min–max of the runs, and the ratio to
- * node:http beside it. Each panel has its own scale, since pipelined numbers are ten times the
+ * node:http (or the scenario’s own baseline) beside it. Each panel has its own scale, since pipelined numbers are ten times the
  * others. bench/run.ts writes bench/results/latest.svg with it; by hand:
  *     node dist/bench/chart.js bench/results/<file>.json [out.svg]
  */

@@ -34,7 +34,6 @@ import {
   cpuTicks,
   CLK_TCK,
   freePort,
-  have,
   probe,
   processTree,
   cpuStat,
@@ -45,9 +44,11 @@ import {
   waitUntilUp,
   type Running,
 } from './lib/proc.js';
-import { summaryMarkdown, toMarkdown, toText } from './lib/report.js';
+import { ensureInstalled, TOOLS, type Tool } from './lib/install.js';
+import { comparisonsMarkdown, summaryMarkdown, toMarkdown, toText } from './lib/report.js';
 import { findProjectRoot } from './lib/root.js';
 import {
+  DEFAULT_BASELINE,
   DEFAULT_SCENARIOS,
   SCENARIOS,
   STATIC_SIZES,
@@ -150,44 +151,31 @@ const scenarios = pick(SCENARIOS, flags.scenarios ?? DEFAULT_SCENARIOS.join(',')
 
 /** Install what is missing (Debian packages as root, bench's npm peers), unless --no-install. */
 function ensureTools(): void {
-  const apt: string[] = [];
-  if (!have('wrk')) apt.push('wrk');
-  if (!have('taskset')) apt.push('util-linux');
   const wanted = new Set(servers.map((s) => s.name));
-  if (wanted.has('nginx') && !have('nginx')) apt.push('nginx-light');
-  if (wanted.has('h2o') && !have('h2o')) apt.push('h2o');
-  if (apt.length > 0 && !flags['no-install']) {
-    if (process.getuid?.() === 0 && have('apt-get')) {
-      log(`installing ${apt.join(' ')} (apt-get)`);
-      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      let r = spawnSync('apt-get', ['install', '-y', '-qq', ...apt], { stdio: 'inherit', env });
-      if (r.status !== 0) {
-        spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-        r = spawnSync('apt-get', ['install', '-y', '-qq', ...apt], { stdio: 'inherit', env });
-      }
-    } else {
-      log(`missing ${apt.join(' ')}: install them (apt-get install ${apt.join(' ')})`);
-    }
-  }
-  const npmPeers = ['fastify', 'express', 'hono', 'bun'];
-  if (
-    servers.some((s) => npmPeers.includes(s.name)) &&
-    !existsSync(join(root, 'bench', 'node_modules')) &&
-    !flags['no-install']
-  ) {
-    log('installing the npm peers into bench/node_modules (npm ci --prefix bench)');
-    spawnSync('npm', ['ci', '--prefix', join(root, 'bench'), '--no-audit', '--no-fund'], {
-      stdio: 'inherit',
-    });
-  }
-  for (const need of ['wrk', 'taskset']) {
-    if (!have(need)) {
-      console.error(
-        `${need} is required (apt-get install ${need === 'wrk' ? 'wrk' : 'util-linux'})`,
-      );
+  // ab and h2load are not used by these scenarios but by bench:c10k and the HTTPS/HTTP/2 runs:
+  // one `npm run bench` on a fresh machine leaves every benchmark ready.
+  const tools: Tool[] = [TOOLS.wrk, TOOLS.taskset, TOOLS.ab, TOOLS.h2load, TOOLS.ss];
+  if (wanted.has('nginx')) tools.push(TOOLS.nginx);
+  if (wanted.has('h2o')) tools.push(TOOLS.h2o);
+  const npmPeers = ['fastify', 'express', 'hono', 'bun', 'rapid-fetch', 'hono-fetch'];
+  const missing = ensureInstalled({
+    root,
+    tools,
+    npm: servers.some((s) => npmPeers.includes(s.name)),
+    noInstall: flags['no-install'] === true,
+    log,
+  });
+  for (const need of [TOOLS.wrk, TOOLS.taskset]) {
+    if (missing.includes(need.bin)) {
+      console.error(`${need.bin} is required (apt-get install ${need.pkg})`);
       process.exit(1);
     }
   }
+}
+
+/** Whether `spec` runs in `sc`: a dedicated scenario names its servers, a dedicated server its scenarios. */
+function takesPart(spec: ServerSpec, sc: ScenarioSpec): boolean {
+  return sc.servers === undefined ? spec.dedicated !== true : sc.servers.includes(spec.name);
 }
 
 // --- instances -----------------------------------------------------------------------------
@@ -421,6 +409,7 @@ async function main(): Promise<void> {
     // Who takes part: started, answering, and answering this scenario correctly.
     const parts: Instance[] = [];
     for (const spec of active) {
+      if (!takesPart(spec, sc)) continue;
       const skip = spec.skips?.(sc) ?? null;
       if (skip !== null) {
         skipped.push({ server: spec.name, scenario: sc.name, reason: skip });
@@ -532,7 +521,9 @@ async function main(): Promise<void> {
     // Stop instances no later scenario uses (bare-net's per-scenario variants).
     const later = new Set<string>();
     for (const next of scenarios.slice(si + 1)) {
-      for (const spec of active) later.add(`${spec.name}:${spec.variant?.(next) ?? ''}`);
+      for (const spec of active) {
+        if (takesPart(spec, next)) later.add(`${spec.name}:${spec.variant?.(next) ?? ''}`);
+      }
     }
     await stopAll([...instances.keys()].filter((k) => !later.has(k)));
   }
@@ -540,7 +531,8 @@ async function main(): Promise<void> {
   rmSync(tmp, { recursive: true, force: true });
 
   for (const r of rows) {
-    const base = rows.find((x) => x.scenario === r.scenario && x.server === 'node-http');
+    const baseline = scenarios.find((s) => s.name === r.scenario)?.baseline ?? DEFAULT_BASELINE;
+    const base = rows.find((x) => x.scenario === r.scenario && x.server === baseline);
     r.ratioToNodeHttp = base === undefined ? null : r.reqPerSec.median / base.reqPerSec.median;
   }
   for (const r of rows) {
@@ -606,6 +598,7 @@ async function main(): Promise<void> {
       label: s.label,
       description: s.description,
       command: scenarioCommands.get(s.name)!,
+      ...(s.baseline === undefined ? {} : { baseline: s.baseline }),
     })),
     results: rows,
     skipped,
@@ -640,8 +633,10 @@ function publish(results: Results, base: string): void {
     const re = /^(<!-- bench:start -->)$[\s\S]*?^(<!-- bench:end -->)$/m;
     if (!re.test(text)) continue;
     const link = relative(dirname(readme), `${base}.md`);
+    const comparisons = comparisonsMarkdown(results);
     const block =
       `\n${summaryMarkdown(results)}\n\n` +
+      (comparisons === '' ? '' : `${comparisons}\n\n`) +
       `${results.date.slice(0, 10)}, ${results.machine.nproc} cores (${results.machine.cpuModel}); ` +
       `median of ${results.config.reps} × ${results.config.duration} s; full results: [${link}](${link}).\n`;
     writeFileSync(readme, text.replace(re, `$1${block}$2`));

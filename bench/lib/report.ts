@@ -49,7 +49,7 @@ export const TABLE_HEADER = [
   'other CPU',
   'B/resp',
   'errors',
-  '× node:http',
+  '× base',
 ];
 
 export function tableRows(res: Results, scenario: string): string[][] {
@@ -78,10 +78,22 @@ function mdTable(header: string[], rows: string[][], numeric = true): string {
   ].join('\n');
 }
 
-/** The compact summary table (one row per server, one column per scenario), for READMEs. */
+/** The baseline of a scenario's ratios (node-http unless the scenario names another). */
+export function baselineOf(res: Results, scenario: string): string {
+  return res.scenarios.find((s) => s.name === scenario)?.baseline ?? 'node-http';
+}
+
+/**
+ * The compact summary table (one row per server, one column per scenario), for READMEs. Scenarios
+ * with their own baseline (dedicated comparisons) are left to comparisonsMarkdown().
+ */
 export function summaryMarkdown(res: Results): string {
-  const scenarios = res.scenarios.filter((s) => res.results.some((r) => r.scenario === s.name));
-  const servers = res.servers.filter((s) => res.results.some((r) => r.server === s.name));
+  const scenarios = res.scenarios.filter(
+    (s) => s.baseline === undefined && res.results.some((r) => r.scenario === s.name),
+  );
+  const servers = res.servers.filter((s) =>
+    res.results.some((r) => r.server === s.name && scenarios.some((sc) => sc.name === r.scenario)),
+  );
   const header = ['req/s (× node:http)', ...scenarios.map((s) => s.label)];
   const rows = servers.map((srv) => [
     srv.label,
@@ -93,6 +105,31 @@ export function summaryMarkdown(res: Results): string {
     }),
   ]);
   return mdTable(header, rows);
+}
+
+/**
+ * One small table per dedicated comparison (a scenario with its own baseline): server, req/s and
+ * the ratio to that baseline. Empty when the run had none.
+ */
+export function comparisonsMarkdown(res: Results): string {
+  const out: string[] = [];
+  for (const sc of res.scenarios) {
+    if (sc.baseline === undefined) continue;
+    const rows = rowsOf(res, sc.name);
+    if (rows.length === 0) continue;
+    const base = labelOf(res, sc.baseline);
+    out.push(
+      mdTable(
+        [`${sc.label}`, 'req/s', `× ${base}`],
+        rows.map((r) => [
+          labelOf(res, r.server),
+          fmtRate(r.reqPerSec.median),
+          r.ratioToNodeHttp === null ? '—' : `${r.ratioToNodeHttp.toFixed(2)}×`,
+        ]),
+      ),
+    );
+  }
+  return out.join('\n\n');
 }
 
 export function toMarkdown(res: Results): string {
@@ -112,6 +149,11 @@ export function toMarkdown(res: Results): string {
   out.push('## Summary');
   out.push('');
   out.push(summaryMarkdown(res));
+  const comparisons = comparisonsMarkdown(res);
+  if (comparisons !== '') {
+    out.push('');
+    out.push(comparisons);
+  }
   for (const sc of res.scenarios) {
     const rows = tableRows(res, sc.name);
     if (rows.length === 0) continue;
@@ -119,6 +161,8 @@ export function toMarkdown(res: Results): string {
     out.push(`## ${sc.label}`);
     out.push('');
     out.push(`${sc.description} \`${sc.command}\``);
+    out.push('');
+    out.push(`× base: the ratio to ${labelOf(res, baselineOf(res, sc.name))} in this run.`);
     out.push('');
     out.push(mdTable(TABLE_HEADER, rows));
   }

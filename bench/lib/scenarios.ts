@@ -24,7 +24,16 @@ export interface ScenarioSpec {
   wrkArgs(url: string, o: WrkOptions): string[];
   /** null when a probe of `path` got the response this scenario expects, else what is wrong. */
   verify(p: Probe): string | null;
+  /**
+   * A dedicated comparison: only these servers take part (and servers marked `dedicated` take
+   * part only where a scenario names them). Default: every general server.
+   */
+  servers?: readonly string[];
+  /** The server the ratios of this scenario are taken against (default node-http). */
+  baseline?: string;
 }
+
+export const DEFAULT_BASELINE = 'node-http';
 
 // TechEmpower's request headers (toolset/benchmark/test_types/*: "accept" per test type).
 const ACCEPT_PLAIN =
@@ -33,6 +42,8 @@ const ACCEPT_JSON =
   'Accept: application/json,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7';
 
 export const PLAINTEXT_BODY = 'Hello, World!';
+/** The last parametric route of bench/app.ts's 1,000 (BENCH_ROUTES=1000). */
+export const ROUTES_PATH = '/p/res499/42';
 export const JSON_BODY = '{"message":"Hello, World!"}';
 /** Sizes of the static files (written into the run's temp dir as static/1k.bin, static/64k.bin). */
 export const STATIC_SIZES = { static1k: 1024, static64k: 64 * 1024 } as const;
@@ -168,6 +179,63 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     wrkArgs: (url, o) => [...base(o, 'report.lua'), url],
     verify: expectStatic(STATIC_SIZES.static64k),
   },
+  {
+    name: 'routes',
+    label: '1,000 routes',
+    description:
+      'GET /p/res499/42 on 64 keep-alive connections: Rapid’s application layer with 1,000 routes ' +
+      '(500 static, 500 parametric; this hits the last parametric one) against the bare engine ' +
+      'answering the same bytes from one `if`; ratios are to the bare engine.',
+    path: ROUTES_PATH,
+    wrkArgs: (url, o) => [
+      ...base(o, 'report.lua'),
+      '-H',
+      ACCEPT_PLAIN,
+      '-H',
+      'Connection: keep-alive',
+      url,
+    ],
+    verify: expectPlain,
+    servers: ['rapid', 'rapid-routes'],
+    baseline: 'rapid',
+  },
+  {
+    name: 'fetch',
+    label: 'fetch handler',
+    description:
+      'GET /user/42 on 64 keep-alive connections: the same Hono app (bench/peers/hono-app.mjs: a ' +
+      'route parameter, a header read, a JSON answer) on Rapid’s `serve({ fetch })` and on ' +
+      '@hono/node-server; ratios are to @hono/node-server.',
+    path: '/user/42',
+    wrkArgs: (url, o) => [
+      ...base(o, 'report.lua'),
+      '-H',
+      ACCEPT_JSON,
+      '-H',
+      'Connection: keep-alive',
+      url,
+    ],
+    verify: (p) => {
+      if (p.status !== 200) return `status ${p.status}`;
+      try {
+        const v = JSON.parse(p.body.toString('utf8')) as { id?: unknown };
+        return v.id === '42' ? null : 'wrong JSON body';
+      } catch {
+        return 'body is not JSON';
+      }
+    },
+    servers: ['rapid-fetch', 'hono-fetch'],
+    baseline: 'hono-fetch',
+  },
 ];
 
-export const DEFAULT_SCENARIOS = ['plaintext', 'json', 'pipeline', 'noka', 'static1k', 'static64k'];
+export const DEFAULT_SCENARIOS = [
+  'plaintext',
+  'json',
+  'pipeline',
+  'noka',
+  'static1k',
+  'static64k',
+  'routes',
+  'fetch',
+];

@@ -6,7 +6,7 @@
  * temp dir.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { capture, have } from './proc.js';
 import type { ScenarioSpec } from './scenarios.js';
 
@@ -39,6 +39,8 @@ export interface ServerSpec {
   variant?(scenario: ScenarioSpec): string;
   /** null when it takes part in the scenario, else why not. */
   skips?(scenario: ScenarioSpec): string | null;
+  /** Takes part only in the scenarios that name it (ScenarioSpec.servers). */
+  dedicated?: boolean;
   launch(ctx: Context, port: number, variant: string): Launch;
 }
 
@@ -172,7 +174,28 @@ hosts:
 }
 
 /** The src/ folders bench/app.ts is compiled from (its version says when they are modified). */
-const APP_SOURCES = ['util', 'core', 'net', 'http1', 'server'];
+const APP_SOURCES = ['util', 'core', 'net', 'router', 'http1', 'app', 'features', 'server'];
+
+function rapidUnavailable(ctx: Context): string | null {
+  return existsSync(join(ctx.distBench, 'app.js'))
+    ? null
+    : `${join(ctx.distBench, 'app.js')} is missing (build with tsc first)`;
+}
+
+function rapidVersion(ctx: Context): string {
+  const pkg = JSON.parse(readFileSync(join(ctx.root, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const rev = capture('git', ['rev-parse', '--short', 'HEAD'], ctx.root);
+  const dirty =
+    capture(
+      'git',
+      // What the bench app is built from; other folders do not change its numbers.
+      ['status', '--porcelain', '--', ...APP_SOURCES.map((d) => `src/${d}`)],
+      ctx.root,
+    ) !== '';
+  return `${pkg.version}${rev === '' ? '' : ` (${rev}${dirty ? ', src modified' : ''})`}`;
+}
 
 const bunBin = (ctx: Context): string => join(ctx.root, 'bench', 'node_modules', '.bin', 'bun');
 
@@ -180,30 +203,60 @@ export const SERVERS: readonly ServerSpec[] = [
   {
     name: 'rapid',
     label: 'Rapid',
-    notes: "bench/app.ts: Rapid's own HTTP/1.1 engine, default limits, one process.",
-    unavailable: (ctx) =>
-      existsSync(join(ctx.distBench, 'app.js'))
-        ? null
-        : `${join(ctx.distBench, 'app.js')} is missing (build with tsc first)`,
-    version: (ctx) => {
-      const pkg = JSON.parse(readFileSync(join(ctx.root, 'package.json'), 'utf8')) as {
-        version: string;
-      };
-      const rev = capture('git', ['rev-parse', '--short', 'HEAD'], ctx.root);
-      const dirty =
-        capture(
-          'git',
-          // What the bench app is built from; other folders do not change its numbers.
-          ['status', '--porcelain', '--', ...APP_SOURCES.map((d) => `src/${d}`)],
-          ctx.root,
-        ) !== '';
-      return `${pkg.version}${rev === '' ? '' : ` (${rev}${dirty ? ', src modified' : ''})`}`;
-    },
+    notes:
+      "bench/app.ts: Rapid's own HTTP/1.1 engine, default limits, one process; files by " +
+      'createStaticHandler({ root, prefix: "/static" }) with its output cache (defaults).',
+    unavailable: rapidUnavailable,
+    version: rapidVersion,
     launch: (ctx, port) => ({
       command: process.execPath,
       args: [join(ctx.distBench, 'app.js')],
       env: baseEnv(ctx, port),
     }),
+  },
+  {
+    name: 'rapid-routes',
+    label: 'Rapid app, 1,000 routes',
+    notes:
+      'bench/app.ts with BENCH_ROUTES=1000: createApp() with 500 static and 500 parametric ' +
+      'routes, plain res.send() handlers; one process.',
+    dedicated: true,
+    unavailable: rapidUnavailable,
+    version: rapidVersion,
+    launch: (ctx, port) => ({
+      command: process.execPath,
+      args: [join(ctx.distBench, 'app.js')],
+      env: { ...baseEnv(ctx, port), BENCH_ROUTES: '1000' },
+    }),
+  },
+  {
+    name: 'rapid-fetch',
+    label: 'Hono on Rapid serve({ fetch })',
+    notes:
+      "bench/peers/rapid-fetch.mjs: bench/peers/hono-app.mjs served by Rapid's fetch-handler " +
+      'mode, serve({ fetch: app.fetch }); one process.',
+    dedicated: true,
+    // The build the bench itself runs from (dist/, or a copy under .tmp/): its src/index.js.
+    unavailable: (ctx) =>
+      existsSync(join(dirname(ctx.distBench), 'src', 'index.js'))
+        ? needPkg(ctx, 'hono')
+        : `${join(dirname(ctx.distBench), 'src', 'index.js')} is missing (build with tsc first)`,
+    version: (ctx) => `${rapidVersion(ctx)}, hono ${pkgVersion(ctx, 'hono')}`,
+    launch: (ctx, port) => ({
+      command: process.execPath,
+      args: [join(ctx.root, 'bench', 'peers', 'rapid-fetch.mjs')],
+      env: { ...baseEnv(ctx, port), RAPID_DIST: dirname(ctx.distBench) },
+    }),
+  },
+  {
+    ...nodePeer(
+      'hono-fetch',
+      'Hono on @hono/node-server',
+      'hono-node.mjs',
+      'bench/peers/hono-node.mjs: bench/peers/hono-app.mjs on its own Node adapter; one process.',
+      ['hono', '@hono/node-server'],
+    ),
+    dedicated: true,
   },
   nodePeer(
     'node-http',

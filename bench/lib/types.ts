@@ -28,7 +28,11 @@ export interface ResultRow {
   bytesPerResponse: number;
   /** Sum over the measured runs of wrk's socket errors and non-2xx/3xx responses. */
   errors: number;
-  /** median req/s over node:http's median in the same scenario, same run (null without it). */
+  /**
+   * median req/s over the baseline's median in the same scenario, same run (null without it). The
+   * baseline is node:http unless the scenario names another (ScenarioInfo.baseline); the name is
+   * kept from the time it always was node:http.
+   */
   ratioToNodeHttp: number | null;
 }
 
@@ -54,6 +58,8 @@ export interface ScenarioInfo {
   description: string;
   /** The wrk command line (server part elided as {url}). */
   command: string;
+  /** The server its ratios are taken against when it is not node-http. */
+  baseline?: string;
 }
 
 export interface Results {

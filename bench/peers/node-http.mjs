@@ -58,7 +58,10 @@ const server = http.createServer((req, res) => {
 });
 // Same idle timeout as Rapid's default, so neither closes connections under wrk.
 server.keepAliveTimeout = 75_000;
-server.listen(port, host, () => {
+// BACKLOG (bench/c10k.ts): the listen backlog, default Node's 511; REUSEPORT=1: SO_REUSEPORT
+// where Node has it (bench/peers/cluster.mjs sets it).
+const backlog = Number(process.env.BACKLOG ?? 511);
+server.listen({ port, host, backlog, reusePort: process.env.REUSEPORT === '1' }, () => {
   console.log(`node:http listening on http://${host}:${server.address().port}`);
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => server.close(() => process.exit(0)));
