@@ -15,6 +15,7 @@
  * the old config keeps serving), a good one applies to new requests without dropping
  * connections.
  */
+import cluster from 'node:cluster';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -24,6 +25,8 @@ import { compileSites } from '../config/build.js';
 import { ConfigError } from '../config/issues.js';
 import { loadConfig } from '../config/load.js';
 import { startFromConfig, type ConfigServer } from '../config/start.js';
+import { factories } from '../config/features.js';
+import type { Config } from '../config/schema.js';
 import { createStaticHandler } from '../features/static/index.js';
 import { serve, type RapidServer } from '../server/server.js';
 import { reloadCommand, serveWithWorkers } from './workers.js';
@@ -38,8 +41,9 @@ Serve the files under <root> (default: the bundled example site), or run a confi
 Options:
   -p, --port <n>       TCP port, 0 for any free port (default 8080)
       --host <h>       address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)
-  -c, --config <file>  run this config file; SIGHUP re-reads it
-  -w, --workers <auto|n>  serve from n worker processes (auto: one per CPU)
+  -c, --config <file>  run this config file; SIGHUP re-reads it, SIGUSR1 reopens its logs
+  -w, --workers <auto|n>  serve from n worker processes (auto: one per CPU); with
+                       --config it overrides the file's workers setting
       --pid-file <f>   write the primary's pid to f (for rapid reload)
   -h, --help           show this help
   -v, --version        print the version
@@ -101,7 +105,7 @@ interface Settings {
 
 type Command =
   | { kind: 'serve'; settings: Settings }
-  | { kind: 'config'; file: string }
+  | { kind: 'config'; file: string; workers?: 'auto' | number; pidFile?: string }
   | { kind: 'check'; file: string }
   | { kind: 'reload'; pidFile: string }
   | 'help'
@@ -165,7 +169,7 @@ function parse(argv: string[]): Command {
         2,
       );
     }
-    return { kind: 'config', file: values.config };
+    return { kind: 'config', file: values.config, workers, pidFile };
   }
   if (positionals.length > 1) {
     throw new UsageError(`expected at most one root directory, got ${positionals.length}`, 2);
@@ -290,10 +294,26 @@ function printStarted(app: ConfigServer): void {
   console.log(lines.join('\n'));
 }
 
-async function serveConfig(file: string): Promise<void> {
+async function serveConfig(command: {
+  file: string;
+  workers?: 'auto' | number;
+  pidFile?: string;
+}): Promise<void> {
+  const file = resolve(command.file);
+  // A worker (src/cluster) runs the same command line: it goes straight to serving.
+  if (cluster.isWorker) {
+    await configWorkers(file, null, command);
+    return;
+  }
   let app: ConfigServer;
+  let loaded;
   try {
-    app = await startFromConfig(resolve(file));
+    loaded = await loadConfig(file);
+    if (command.workers !== undefined || loaded.config.workers !== 1) {
+      await configWorkers(file, loaded.config, command);
+      return;
+    }
+    app = await startFromConfig(file);
   } catch (err) {
     const p = problems(err);
     if (p !== null) throw new UsageError(p, 1, true);
@@ -313,7 +333,68 @@ async function serveConfig(file: string): Promise<void> {
       }
     });
   });
+  process.on('SIGUSR1', () => {
+    app.reopenLogs().catch((err: unknown) => console.error('rapid: reopening logs failed:', err));
+  });
   onStop(() => app.close());
+}
+
+/**
+ * Config mode in workers: every worker runs startFromConfig(file); the primary (which loaded the
+ * file to learn `workers` and `shutdownTimeout`) supervises. SIGHUP reloads the file in every
+ * worker (a bad file is refused by each, the old config keeps serving), SIGUSR2 restarts them one
+ * by one (the new ones read the file as it is then), SIGUSR1 reopens their logs.
+ */
+async function configWorkers(
+  file: string,
+  config: Config | null,
+  command: { workers?: 'auto' | number; pidFile?: string },
+): Promise<void> {
+  try {
+    await serveWithWorkers({
+      workers: command.workers ?? config?.workers ?? 'auto',
+      pidFile: command.pidFile,
+      shutdownTimeout: config?.shutdownTimeout,
+      banner: (_port, ports) => {
+        const lines = [`rapid ${version()} serving ${file}`];
+        (config?.listeners ?? []).forEach((l, i) => {
+          const list =
+            l.socket !== undefined ? [`unix:${l.socket}`] : urls(l.host, ports[i] ?? l.port);
+          for (const u of list) lines.push(`  listening on ${u}`);
+        });
+        console.log(lines.join('\n'));
+      },
+      async start(ctx) {
+        let app: ConfigServer;
+        try {
+          app = await startFromConfig(file, {
+            metrics: ctx.metrics,
+            statusView: () => ctx.statusView(),
+            reusePort: ctx.reusePort,
+          });
+        } catch (err) {
+          throw new Error(problems(err) ?? String(err));
+        }
+        return {
+          ports: app.listeners.map((l) => l.server.port),
+          reload: async () => {
+            try {
+              await app.reload();
+            } catch (err) {
+              throw new Error(
+                `refused, the previous configuration keeps serving:\n${problems(err) ?? String(err)}`,
+              );
+            }
+          },
+          reopenLogs: () => app.reopenLogs(),
+          close: (timeoutMs, o) => app.close(timeoutMs, o),
+        };
+      },
+    });
+  } catch (err) {
+    const msg = (err as Error).message;
+    throw new UsageError(msg.replace(/^.*?before it was listening: /s, ''), 1, true);
+  }
 }
 
 /** rapid check: load, build every handler (nothing listens), close; 0 when fine. */
@@ -376,6 +457,8 @@ async function serveWorkers(settings: Settings): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // This process can run workers (src/cluster): a config's workers setting is honoured.
+  factories.workers = true;
   const command = parse(argv);
   if (command === 'help') {
     console.log(USAGE);
@@ -394,7 +477,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  if (command.kind === 'config') await serveConfig(command.file);
+  if (command.kind === 'config') await serveConfig(command);
   else await serveDirectory(command.settings);
   return -1;
 }

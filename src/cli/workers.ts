@@ -16,7 +16,7 @@ export interface WorkersMode {
   /** Runs in each worker. */
   start: WorkerMain;
   /** Printed by the primary once every worker is ready. */
-  banner: (port: number | undefined) => void;
+  banner: (port: number | undefined, ports: number[]) => void;
 }
 
 /** Returns -1 while serving (the process exits on a signal or a crash loop). */
@@ -33,7 +33,7 @@ export async function serveWithWorkers(mode: WorkersMode): Promise<number> {
       if (level !== 'info') process.stderr.write(`rapid: ${line}\n`);
     },
   });
-  mode.banner(primary.ports()[0]);
+  mode.banner(primary.ports()[0], primary.ports());
   console.log(
     `  ${primary.pids().length} workers (${primary.distribution}), primary pid ${process.pid}`,
   );

@@ -15,7 +15,13 @@
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { E, RapidError } from '../core/errors.js';
-import type { Handler, Limits, RapidRequest, RapidResponse } from '../core/types.js';
+import type {
+  Handler,
+  Limits,
+  RapidRequest,
+  RapidResponse,
+  ResponseObserver,
+} from '../core/types.js';
 import { fetchHandler, type FetchFunction } from '../app/fetch.js';
 import { App } from '../app/app.js';
 import { globToRegExp } from '../features/static/cache-control.js';
@@ -29,7 +35,16 @@ import {
   type FeatureHandler,
 } from './features.js';
 import { asConfigError, importModule, settingError, type LoadedConfig } from './load.js';
+import {
+  Metrics,
+  observeConfig,
+  observeKey,
+  observerOf,
+  onErrorOf,
+  type Observability,
+} from './observe.js';
 import type { Config, HandlerConfig, ListenerConfig, MountConfig, SiteConfig } from './schema.js';
+import type { StatusView } from '../server/observe.js';
 
 type Next = () => void | Promise<void>;
 type Part = (req: RapidRequest, res: RapidResponse, next: Next) => void | Promise<void>;
@@ -56,6 +71,12 @@ export interface BuildOptions {
   onError?: (err: unknown, req: RapidRequest | null) => void;
   /** Re-import handler modules (reload picks up changed code). */
   fresh?: boolean;
+  /** Counters the status endpoint shows (a cluster worker passes its own, which the primary adds up). */
+  metrics?: Metrics;
+  /** Where the status page's numbers come from (a cluster worker asks the primary). */
+  statusView?: () => Promise<StatusView> | StatusView;
+  /** Bind every TCP listener with SO_REUSEPORT (a cluster worker when the primary chose it). */
+  reusePort?: boolean;
 }
 
 /** A path matcher compiled once: prefix at a segment boundary, or a glob; null matches all. */
@@ -331,18 +352,7 @@ class Builder {
       const fallback = handlers[def]!;
       sites = (req, res) => (hosts.find(req.host) ?? fallback)(req, res);
     }
-    const parts: Part[] = [];
-    if (config.accessLog !== undefined) {
-      const f = this.factory('accessLog', 'accessLog');
-      const h = this.make('accessLog', () => f(config.accessLog!, this.ctx()));
-      parts.push((req, res, next) => h(req, res, next));
-    }
-    if (config.status !== undefined) {
-      const f = this.factory('status', 'status');
-      const h = this.make('status', () => f(config.status!, this.ctx()));
-      parts.push((req, res, next) => h(req, res, next));
-    }
-    return chain(parts, sites);
+    return sites;
   }
 
   async close(): Promise<void> {
@@ -394,7 +404,9 @@ export interface RunningConfig {
   /** Apply a new config: refused as a whole (the old one keeps serving) if any part fails. */
   reload(next: LoadedConfig): Promise<void>;
   /** Graceful stop: in-flight requests get `timeoutMs` (default: the config's shutdownTimeout). */
-  close(timeoutMs?: number): Promise<void>;
+  close(timeoutMs?: number, options?: { idleGraceMs?: number }): Promise<void>;
+  /** Reopen the log files (SIGUSR1 after logrotate). */
+  reopenLogs(): Promise<void>;
 }
 
 /** Handlers replaced by a reload, released after the shutdown deadline (or at close()). */
@@ -453,7 +465,7 @@ async function listenOne(
   config: Config,
   handler: Handler,
   builder: { loaded: LoadedConfig; index: number; features: FeatureFactories },
-  onError: BuildOptions['onError'],
+  hooks: Hooks,
 ): Promise<RapidServer> {
   if (l.socket !== undefined) await clearStaleSocket(l.socket);
   const extra: Record<string, unknown> = {};
@@ -475,9 +487,10 @@ async function listenOne(
       port: l.socket === undefined ? l.port : undefined,
       path: l.socket,
       backlog: l.backlog,
-      reusePort: l.reusePort,
+      reusePort: l.reusePort || hooks.reusePort === true,
       limits: limitsOf(config),
-      ...(onError !== undefined ? { onError } : {}),
+      onError: hooks.onError,
+      ...(hooks.onResponse !== undefined ? { onResponse: hooks.onResponse } : {}),
     });
   } catch (err) {
     const code = (err as { cause?: NodeJS.ErrnoException }).cause?.code;
@@ -502,6 +515,22 @@ async function listenOne(
   }
 }
 
+/** What every listener is given besides the handler. */
+interface Hooks {
+  onError: (err: unknown, req: RapidRequest | null) => void;
+  /** Only while the config observes responses (an access log or the status endpoint). */
+  onResponse: ResponseObserver | undefined;
+  reusePort: boolean | undefined;
+}
+
+/** Where a failure to open the logs or the status endpoint is reported. */
+function observeSetting(config: Config): string {
+  if (config.accessLog !== undefined) return 'accessLog';
+  const i = config.sites.findIndex((s) => s.accessLog !== undefined);
+  if (i >= 0) return `sites[${i}].accessLog`;
+  return config.errorLog !== undefined ? 'errorLog' : 'status';
+}
+
 /** Start every listener of a loaded config. */
 export async function startServers(
   loaded: LoadedConfig,
@@ -509,26 +538,67 @@ export async function startServers(
 ): Promise<RunningConfig> {
   const features = options.features ?? defaultFactories;
   let compiled = await compileSites(loaded, options);
-  let current: Handler = compiled.handler;
+  let config = loaded.config;
+  // The sites, swapped by a reload; the observers (status endpoint) wrap them.
+  let sitesNow: Handler = compiled.handler;
+  const sites: Handler = (req, res) => sitesNow(req, res);
+  let metrics: Metrics | null = options.metrics ?? null;
+  let removeSources: (() => void) | null = null;
+  let open = new Map<string, ListenerInfo>();
+  const metricsFor = (c: Config): Metrics | undefined => {
+    if (c.status === undefined) return undefined;
+    metrics ??= new Metrics();
+    removeSources ??= metrics.addSources({
+      openConnections: () => {
+        let n = 0;
+        for (const x of open.values()) n += x.server.connections;
+        return n;
+      },
+    });
+    return metrics;
+  };
+  const dropSources = (): void => {
+    removeSources?.();
+    removeSources = null;
+  };
+  const observeAt = async (at: LoadedConfig): Promise<Observability | null> => {
+    try {
+      return await observeConfig(at.config, sites, {
+        metrics: metricsFor(at.config),
+        statusView: options.statusView,
+      });
+    } catch (err) {
+      throw asConfigError(at, observeSetting(at.config), err);
+    }
+  };
+  let obs: Observability | null;
+  try {
+    obs = await observeAt(loaded);
+  } catch (err) {
+    await compiled.close();
+    throw err;
+  }
+  let current: Handler = obs?.handler ?? compiled.handler;
   // Every listener calls through here, so a reload swaps all sites at once.
   const handler: Handler = (req, res) => current(req, res);
-  let config = loaded.config;
-  let open = new Map<string, ListenerInfo>();
+  const observer = observerOf(() => obs);
+  let observing = obs?.onResponse != null;
+  const hooks = (): Hooks => ({
+    onError: onErrorOf(() => obs, options.onError),
+    onResponse: observing ? observer : undefined,
+    reusePort: options.reusePort,
+  });
   try {
     for (let i = 0; i < config.listeners.length; i++) {
       const l = config.listeners[i]!;
-      const server = await listenOne(
-        l,
-        config,
-        handler,
-        { loaded, index: i, features },
-        options.onError,
-      );
+      const server = await listenOne(l, config, handler, { loaded, index: i, features }, hooks());
       open.set(listenerKey(l), { config: l, server, url: urlOf(l, server) });
     }
   } catch (err) {
     await Promise.all([...open.values()].map((x) => x.server.close(0)));
     await compiled.close();
+    await obs?.close();
+    dropSources();
     throw err;
   }
   let closing: Promise<void> | null = null;
@@ -550,6 +620,16 @@ export async function startServers(
         if (closing !== null) throw new RapidError(E.SERVER_NOT_LISTENING, 'the server is closing');
         const nextCompiled = await compileSites(next, { ...options, fresh: true });
         const nextConfig = next.config;
+        const sameObservers = observeKey(nextConfig) === observeKey(config);
+        let nextObs: Observability | null = obs;
+        if (!sameObservers) {
+          try {
+            nextObs = await observeAt(next);
+          } catch (err) {
+            await nextCompiled.close();
+            throw err;
+          }
+        }
         const kept = new Map<string, ListenerInfo>();
         const started: ListenerInfo[] = [];
         try {
@@ -575,7 +655,7 @@ export async function startServers(
                 nextConfig,
                 handler,
                 { loaded: next, index: i, features },
-                options.onError,
+                { ...hooks(), onResponse: nextObs?.onResponse != null ? observer : undefined },
               );
               const info = { config: l, server, url: urlOf(l, server) };
               started.push(info);
@@ -587,15 +667,25 @@ export async function startServers(
         } catch (err) {
           await Promise.all(started.map((x) => x.server.close(0)));
           await nextCompiled.close();
+          if (nextObs !== obs) await nextObs?.close();
           throw err;
         }
         // The swap: from here on every new request gets the new sites.
         const oldCompiled = compiled;
         const removed = [...open.entries()].filter(([key]) => !kept.has(key)).map(([, v]) => v);
-        current = nextCompiled.handler;
+        const oldObs = obs;
+        sitesNow = nextCompiled.handler;
+        obs = nextObs;
+        current = nextObs?.handler ?? nextCompiled.handler;
         compiled = nextCompiled;
         config = nextConfig;
         open = kept;
+        if (!observing && nextObs?.onResponse != null) {
+          observing = true;
+          for (const x of kept.values()) x.server.observeResponses(observer);
+        }
+        // Responses from now on go to the new logs (through the indirection): the old ones close.
+        if (oldObs !== nextObs) await oldObs?.close();
         await Promise.all(removed.map((x) => x.server.close()));
         // Requests that started on the old handlers may still be running: they get the shutdown
         // deadline before what those handlers hold (caches, watchers, pools) is released.
@@ -612,18 +702,23 @@ export async function startServers(
       reloading = p.catch(() => undefined);
       return p;
     },
-    close(timeoutMs?: number): Promise<void> {
+    close(timeoutMs?: number, o?: { idleGraceMs?: number }): Promise<void> {
       closing ??= (async () => {
         await reloading;
         await Promise.all(
-          [...open.values()].map((x) => x.server.close(timeoutMs ?? config.shutdownTimeout)),
+          [...open.values()].map((x) => x.server.close(timeoutMs ?? config.shutdownTimeout, o)),
         );
         const old = [...retiring];
         retiring.clear();
         for (const r of old) clearTimeout(r.timer);
         await Promise.all([compiled.close(), ...old.map((r) => r.run())]);
+        await obs?.close();
+        dropSources();
       })();
       return closing;
+    },
+    async reopenLogs(): Promise<void> {
+      await obs?.reopen();
     },
   };
   return running;

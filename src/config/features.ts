@@ -45,15 +45,14 @@ export interface FeatureFactories {
   headers?: (rules: SiteRules<'headers'>, ctx: FactoryContext) => FeatureHandler;
   redirects?: (rules: SiteRules<'redirects'>, ctx: FactoryContext) => FeatureHandler;
   rewrites?: (rules: SiteRules<'rewrites'>, ctx: FactoryContext) => FeatureHandler;
-  /** The status endpoint, run before the sites. */
-  status?: (options: NonNullable<Config['status']>, ctx: FactoryContext) => FeatureHandler;
-  /** The access log, run first for every request (it calls next()). */
-  accessLog?: (options: NonNullable<Config['accessLog']>, ctx: FactoryContext) => FeatureHandler;
-  /** The error log: receives what serve()'s onError is told. */
-  errorLog?: (
-    options: NonNullable<Config['errorLog']>,
-    ctx: FactoryContext,
-  ) => { onError(err: unknown, req: RapidRequest | null): void; close?(): void | Promise<void> };
+  /**
+   * The status endpoint, the access log (server-wide and per site) and the error log are built
+   * into serve() (src/server/observe.ts); the builder passes them to every listener
+   * (src/config/observe.ts). `true` where this build has them.
+   */
+  status?: boolean;
+  accessLog?: boolean;
+  errorLog?: boolean;
   /** Extra serve() options for a listener with TLS / HTTP/2 settings (certificates by site). */
   tls?: (
     listener: ListenerConfig,
@@ -71,6 +70,9 @@ export const factories: FeatureFactories = {
   headers: (rules) => createHeaderRules(rules),
   redirects: (rules) => createRedirects(rules),
   rewrites: (rules) => createRewrites(rules),
+  accessLog: true,
+  errorLog: true,
+  status: true,
 };
 
 /** Which features a table provides. */

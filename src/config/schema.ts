@@ -268,6 +268,16 @@ const ListenerTls = group(
   { name: 'Tls' },
 );
 
+const AccessLog = group(
+  {
+    path: Type.Union([str('A file, or "stdout".'), Type.Literal(false)], {
+      description: 'Where to write: a file path, "stdout", or false for none.',
+    }),
+    format: def(oneOf(['common', 'combined', 'json'] as const, 'Line format.'), 'common'),
+  },
+  "The access log (in a site: the log of that site's requests, instead of the server-wide one).",
+);
+
 const Listener = group(
   {
     host: def(
@@ -681,6 +691,7 @@ const Site = group(
       needs('access', list(AccessRule, 'Access rules.', { item: 'Access', flat: true })),
       [],
     ),
+    accessLog: opt(needs('accessLog', AccessLog)),
     tls: opt(needs('tls', SiteTls)),
     redirectToHttps: opt(needs('tls', bool('Redirect plain HTTP requests to https://.'))),
     hsts: opt(needs('tls', Hsts)),
@@ -761,20 +772,7 @@ export const ConfigSchema = group(
       ),
       1,
     ),
-    accessLog: opt(
-      needs(
-        'accessLog',
-        group(
-          {
-            path: Type.Union([str('A file, or "stdout".'), Type.Literal(false)], {
-              description: 'Where to write: a file path, "stdout", or false for none.',
-            }),
-            format: def(oneOf(['common', 'combined', 'json'] as const, 'Line format.'), 'common'),
-          },
-          'The access log.',
-        ),
-      ),
-    ),
+    accessLog: opt(needs('accessLog', AccessLog)),
     errorLog: opt(
       needs(
         'errorLog',

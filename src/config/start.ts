@@ -24,7 +24,9 @@ export interface ConfigServer {
    */
   reload(): Promise<LoadedConfig>;
   /** Graceful stop (default deadline: the config's shutdownTimeout). */
-  close(timeoutMs?: number): Promise<void>;
+  close(timeoutMs?: number, options?: { idleGraceMs?: number }): Promise<void>;
+  /** Reopen the access and error log files (SIGUSR1 after logrotate). */
+  reopenLogs(): Promise<void>;
 }
 
 export async function startFromConfig(
@@ -49,6 +51,7 @@ export async function startFromConfig(
       await running.reload(next);
       return next;
     },
-    close: (timeoutMs) => running.close(timeoutMs),
+    close: (timeoutMs, o) => running.close(timeoutMs, o),
+    reopenLogs: () => running.reopenLogs(),
   };
 }

@@ -286,7 +286,6 @@ export const SERVER_WIDE: ReadonlySet<string> = new Set([
   'listeners',
   'shutdownTimeout',
   'workers',
-  'accessLog',
   'errorLog',
   'status',
 ]);

@@ -81,6 +81,8 @@ export class RapidServer {
   readonly upgraded = new Set<net.Socket>();
   /** Access log, error log, metrics and status endpoint, when configured (src/server/observe.ts). */
   observability: Observability | null = null;
+  /** The engine options new connections are made with (set by serve()). */
+  h1: H1Options | null = null;
 
   constructor(netServer: net.Server, registry: ConnectionRegistry<H1Connection>, limits: Limits) {
     this.netServer = netServer;
@@ -141,6 +143,14 @@ export class RapidServer {
       },
     );
     return this.closing;
+  }
+
+  /**
+   * Observe the responses of connections accepted from now on (a config reload that turns the
+   * access log or the status endpoint on; connections already open are not observed).
+   */
+  observeResponses(observer: ResponseObserver): void {
+    if (this.h1 !== null) this.h1.onResponse = observer;
   }
 
   /** Reopen the log files (SIGUSR1 after logrotate). */
@@ -212,6 +222,7 @@ export async function serve(options: ServeOptions): Promise<RapidServer> {
   }
   server = new RapidServer(netServer, registry, limits);
   server.observability = obs;
+  server.h1 = h1;
   if (obs?.metrics != null) {
     const reg = registry;
     const remove = obs.metrics.addSources({ openConnections: () => reg.size });
