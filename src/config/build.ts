@@ -415,8 +415,10 @@ interface Retiring {
   run(): Promise<void>;
 }
 
-function listenerKey(l: ListenerConfig): string {
-  return l.socket !== undefined ? `unix:${l.socket}` : `${l.host}|${l.port}`;
+/** A listener's identity across reloads; every port-0 listener is its own (by position). */
+function listenerKey(l: ListenerConfig, i: number): string {
+  if (l.socket !== undefined) return `unix:${l.socket}`;
+  return l.port === 0 ? `${l.host}|0|${i}` : `${l.host}|${l.port}`;
 }
 
 export function limitsOf(config: Config): Partial<Limits> {
@@ -592,7 +594,7 @@ export async function startServers(
     for (let i = 0; i < config.listeners.length; i++) {
       const l = config.listeners[i]!;
       const server = await listenOne(l, config, handler, { loaded, index: i, features }, hooks());
-      open.set(listenerKey(l), { config: l, server, url: urlOf(l, server) });
+      open.set(listenerKey(l, i), { config: l, server, url: urlOf(l, server) });
     }
   } catch (err) {
     await Promise.all([...open.values()].map((x) => x.server.close(0)));
@@ -635,7 +637,7 @@ export async function startServers(
         try {
           for (let i = 0; i < nextConfig.listeners.length; i++) {
             const l = nextConfig.listeners[i]!;
-            const key = listenerKey(l);
+            const key = listenerKey(l, i);
             const old = open.get(key);
             if (old !== undefined && JSON.stringify(old.config) === JSON.stringify(l)) {
               kept.set(key, old);
