@@ -585,7 +585,7 @@ function flushTick(conn: H1Connection): void {
 }
 
 /** The status for a failed handler: a catalog/HTTP error's own 4xx/5xx status, else 500. */
-function errorStatus(err: unknown): number {
+export function errorStatus(err: unknown): number {
   if (typeof err === 'object' && err !== null) {
     const s =
       (err as { statusCode?: unknown; status?: unknown }).statusCode ??
