@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createStaticHandler } from '../features/static/index.js';
+import { certCommand } from './cert.js';
 import { serve, type RapidServer } from '../server/server.js';
 
 const USAGE = `Usage: rapid [root] [options]
@@ -24,10 +25,13 @@ Serve the files under <root> (default: the bundled example site).
 Options:
   -p, --port <n>   TCP port, 0 for any free port (default 8080)
       --host <h>   address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)
+      --cert <f>   serve HTTPS (and HTTP/2) with this PEM certificate ...
+      --key <f>    ... and this PEM key (SIGHUP reloads both)
   -h, --help       show this help
   -v, --version    print the version
 
-A file named 404.html in the root is sent as the body of 404 responses.`;
+A file named 404.html in the root is sent as the body of 404 responses.
+rapid cert <names...> writes a development certificate (rapid cert --help).`;
 
 /** Exit codes: 1 = could not run (root, port), 2 = bad command line. */
 class UsageError extends Error {
@@ -69,6 +73,8 @@ interface Settings {
   root: string;
   port: number;
   host: string;
+  cert?: string;
+  key?: string;
 }
 
 function parse(argv: string[]): Settings | 'help' | 'version' {
@@ -81,6 +87,8 @@ function parse(argv: string[]): Settings | 'help' | 'version' {
       options: {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -118,7 +126,9 @@ function parse(argv: string[]): Settings | 'help' | 'version' {
     throw new UsageError(`root directory not found: ${root}`, 1);
   }
   if (!isDir) throw new UsageError(`root is not a directory: ${root}`, 1);
-  return { root, port, host };
+  if ((values.cert === undefined) !== (values.key === undefined))
+    throw new UsageError('--cert and --key go together', 2);
+  return { root, port, host, cert: values.cert, key: values.key };
 }
 
 /** The URLs a client can use: every local address when bound to a wildcard. */
@@ -153,6 +163,7 @@ function listenMessage(err: unknown, host: string, port: number): string | null 
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'cert') return certCommand(argv.slice(1));
   const settings = parse(argv);
   if (settings === 'help') {
     console.log(USAGE);
@@ -162,19 +173,33 @@ async function main(argv: string[]): Promise<number> {
     console.log(`rapid ${version()}`);
     return 0;
   }
-  const { root, port, host } = settings;
+  const { root, port, host, cert, key } = settings;
   const files = createStaticHandler({ root, notFound: '404.html' });
   let server: RapidServer;
   try {
-    server = await serve({ port, host, handler: files });
+    const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
+    server = await serve({ port, host, handler: files, tls });
   } catch (err) {
     files.close();
     const msg = listenMessage(err, host, port);
     if (msg !== null) throw new UsageError(msg, 1);
+    if ((err as { code?: string }).code?.startsWith('RAPID_ERR_TLS_') === true)
+      throw new UsageError((err as Error).message, 1);
     throw err;
   }
   console.log(`rapid ${version()} serving ${root}`);
-  for (const u of urls(host, server.port)) console.log(`  listening on ${u}`);
+  for (const u of urls(host, server.port))
+    console.log(`  listening on ${server.secure ? u.replace('http:', 'https:') : u}`);
+  if (server.secure) {
+    process.on('SIGHUP', () => {
+      try {
+        server.reloadCertificates();
+        console.log('rapid: SIGHUP, certificates reloaded');
+      } catch (err) {
+        console.error(`rapid: SIGHUP, certificates not reloaded: ${(err as Error).message}`);
+      }
+    });
+  }
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
