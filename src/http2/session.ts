@@ -111,6 +111,7 @@ export class H2Session implements TrackedConnection, H2ResponseOwner {
   private resets = 0;
   private pings = 0;
   private settings = 0;
+  private calmed = false;
 
   constructor(
     session: ServerHttp2Session,
@@ -162,11 +163,19 @@ export class H2Session implements TrackedConnection, H2ResponseOwner {
 
   /** End an abusive session: GOAWAY ENHANCE_YOUR_CALM, then the socket closes. */
   private calm(): void {
-    if (this.session.destroyed) return;
+    if (this.calmed || this.session.destroyed) return;
+    this.calmed = true;
     const err = new RapidError(E.HTTP2_ABUSE, this.ctx.remoteAddress);
     this.opts.onError(err, null);
-    // GOAWAY with the code goes out before the socket closes.
-    this.session.destroy(err, NGHTTP2_ENHANCE_YOUR_CALM);
+    // GOAWAY first and on its own: destroy() at once could close the socket before the frame
+    // is written. No new streams are accepted after it; the socket goes when the frame is out
+    // (or after a short grace period for a peer that does not read).
+    const session = this.session;
+    session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
+    const kill = setTimeout(() => session.destroy(), 1000);
+    kill.unref();
+    session.once('close', () => clearTimeout(kill));
+    setImmediate(() => session.destroy());
   }
 
   onStream(stream: ServerHttp2Stream, endStream: boolean, raw: string[]): void {
