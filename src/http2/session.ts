@@ -167,15 +167,16 @@ export class H2Session implements TrackedConnection, H2ResponseOwner {
     this.calmed = true;
     const err = new RapidError(E.HTTP2_ABUSE, this.ctx.remoteAddress);
     this.opts.onError(err, null);
-    // GOAWAY first and on its own: destroy() at once could close the socket before the frame
-    // is written. No new streams are accepted after it; the socket goes when the frame is out
-    // (or after a short grace period for a peer that does not read).
+    // GOAWAY first and on its own: destroying at once could close the socket before the frame
+    // is written, or reset it while the abuser is still sending so that its kernel drops the
+    // GOAWAY unread. No new streams are accepted after it (nghttp2 ignores them cheaply); the
+    // session closes once no stream is open, and is destroyed after a short grace period.
     const session = this.session;
     session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
+    session.close();
     const kill = setTimeout(() => session.destroy(), 1000);
     kill.unref();
     session.once('close', () => clearTimeout(kill));
-    setImmediate(() => session.destroy());
   }
 
   onStream(stream: ServerHttp2Stream, endStream: boolean, raw: string[]): void {
