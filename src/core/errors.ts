@@ -244,8 +244,6 @@ export const E = Object.freeze({
     400,
     'A redirect to HTTPS needs a Host header',
   ),
-  HTTP2_INVALID_OPTION: spec('HTTP2_INVALID_OPTION', 500, 'Invalid HTTP/2 option'),
-  HTTP2_STREAM_RESET: spec('HTTP2_STREAM_RESET', 400, 'The client reset the HTTP/2 stream'),
   HTTP2_ABUSE: spec(
     'HTTP2_ABUSE',
     400,
