@@ -36,12 +36,7 @@ export {
   type Query,
 } from './app/index.js';
 // HTTPS and HTTP/2 (docs/tls.md, docs/http2.md).
-export {
-  TlsSetup,
-  DEFAULT_CIPHERS,
-  type TlsOptions,
-  type TlsCertificate,
-} from './server/tls.js';
+export { TlsSetup, DEFAULT_CIPHERS, type TlsOptions, type TlsCertificate } from './server/tls.js';
 export {
   createHttpsRedirect,
   createHsts,

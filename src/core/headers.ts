@@ -97,3 +97,47 @@ export class HeaderList {
     this.values.length = 0;
   }
 }
+
+/**
+ * The status and header half of RapidResponse, shared by the protocols' responses (H1Response,
+ * H2Response): they add the body and how the head is written.
+ */
+export class ResponseFields {
+  statusCode = 200;
+  headersSent = false;
+  protected headers: HeaderList | null = null;
+
+  status(code: number): this {
+    if (!Number.isInteger(code) || code < 100 || code > 999) {
+      throw new RapidError(E.INVALID_STATUS, String(code));
+    }
+    this.statusCode = code;
+    return this;
+  }
+
+  setHeader(name: string, value: HeaderValue): this {
+    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
+    (this.headers ??= new HeaderList()).set(name, value);
+    return this;
+  }
+
+  appendHeader(name: string, value: HeaderValue): this {
+    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
+    (this.headers ??= new HeaderList()).append(name, value);
+    return this;
+  }
+
+  getHeader(name: string): string | undefined {
+    return this.headers === null ? undefined : this.headers.get(name);
+  }
+
+  hasHeader(name: string): boolean {
+    return this.headers !== null && this.headers.has(name);
+  }
+
+  removeHeader(name: string): this {
+    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
+    if (this.headers !== null) this.headers.remove(name);
+    return this;
+  }
+}

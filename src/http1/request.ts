@@ -219,12 +219,7 @@ export class H1Request implements RapidRequest {
   }
 
   async json<T = unknown>(): Promise<T> {
-    const text = await this.text();
-    try {
-      return JSON.parse(text) as T;
-    } catch (err) {
-      throw new RapidError(E.INVALID_JSON_BODY, (err as Error).message, { cause: err });
-    }
+    return parseJsonBody<T>(await this.text());
   }
 
   stream(): Readable {
@@ -275,4 +270,13 @@ export function headersObject(raw: readonly string[]): Record<string, string> {
     h[k] = prev === undefined ? v : `${prev}${k === 'cookie' ? '; ' : ', '}${v}`;
   }
   return h;
+}
+
+/** A request body as JSON; RAPID_ERR_INVALID_JSON_BODY (400) when malformed. */
+export function parseJsonBody<T>(text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new RapidError(E.INVALID_JSON_BODY, (err as Error).message, { cause: err });
+  }
 }

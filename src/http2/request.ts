@@ -13,7 +13,7 @@ import type { ServerHttp2Stream } from 'node:http2';
 import { Readable } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
 import type { RapidRequest } from '../core/types.js';
-import { headerOf, headersObject } from '../http1/request.js';
+import { headerOf, headersObject, parseJsonBody } from '../http1/request.js';
 
 /** What the request needs from its session. */
 export interface H2RequestContext {
@@ -146,12 +146,7 @@ export class H2Request implements RapidRequest {
   }
 
   async json<T = unknown>(): Promise<T> {
-    const text = await this.text();
-    try {
-      return JSON.parse(text) as T;
-    } catch (err) {
-      throw new RapidError(E.INVALID_JSON_BODY, (err as Error).message, { cause: err });
-    }
+    return parseJsonBody<T>(await this.text());
   }
 
   stream(): Readable {

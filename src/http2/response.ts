@@ -9,9 +9,9 @@ import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
-import { HeaderList } from '../core/headers.js';
+import { ResponseFields } from '../core/headers.js';
 import { statusHasNoBody } from '../core/status.js';
-import type { HeaderValue, PreparedResponse, RapidResponse } from '../core/types.js';
+import type { PreparedResponse, RapidResponse } from '../core/types.js';
 import type { H2Request } from './request.js';
 
 /** What the response tells its session. */
@@ -62,9 +62,7 @@ function addField(h: OutgoingHttpHeaders, key: string, value: string): void {
   else h[key] = [String(prev), value];
 }
 
-export class H2Response implements RapidResponse {
-  statusCode = 200;
-  headersSent = false;
+export class H2Response extends ResponseFields implements RapidResponse {
   finished = false;
   /** Every byte has been handed to the stream. */
   done = false;
@@ -77,10 +75,10 @@ export class H2Response implements RapidResponse {
   private readonly h2: ServerHttp2Stream;
   private readonly owner: H2ResponseOwner;
   private readonly isHead: boolean;
-  private headers: HeaderList | null = null;
   private streaming = false;
 
   constructor(req: H2Request, owner: H2ResponseOwner) {
+    super();
     this.req = req;
     this.h2 = req.h2stream;
     this.owner = owner;
@@ -90,40 +88,6 @@ export class H2Response implements RapidResponse {
   /** True once the stream cannot carry more (reset, closed, session gone). */
   get gone(): boolean {
     return this.h2.destroyed || this.h2.closed;
-  }
-
-  status(code: number): this {
-    if (!Number.isInteger(code) || code < 100 || code > 999) {
-      throw new RapidError(E.INVALID_STATUS, String(code));
-    }
-    this.statusCode = code;
-    return this;
-  }
-
-  setHeader(name: string, value: HeaderValue): this {
-    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
-    (this.headers ??= new HeaderList()).set(name, value);
-    return this;
-  }
-
-  appendHeader(name: string, value: HeaderValue): this {
-    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
-    (this.headers ??= new HeaderList()).append(name, value);
-    return this;
-  }
-
-  getHeader(name: string): string | undefined {
-    return this.headers === null ? undefined : this.headers.get(name);
-  }
-
-  hasHeader(name: string): boolean {
-    return this.headers !== null && this.headers.has(name);
-  }
-
-  removeHeader(name: string): this {
-    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
-    if (this.headers !== null) this.headers.remove(name);
-    return this;
   }
 
   /** The header object for respond(); `length` >= 0 adds content-length. */

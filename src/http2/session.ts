@@ -25,9 +25,8 @@ import http2, {
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
-import { statusText } from '../core/status.js';
 import type { Handler, Limits, RapidRequest } from '../core/types.js';
-import { errorStatus } from '../http1/connection.js';
+import { answerFailure, runHandler } from '../http1/connection.js';
 import type { ConnectionRegistry, TrackedConnection } from '../net/registry.js';
 import { clock } from '../util/clock.js';
 import { H2Request, type H2RequestContext } from './request.js';
@@ -170,10 +169,9 @@ export class H2Session implements TrackedConnection, H2ResponseOwner {
     // GOAWAY first and on its own: destroying at once could close the socket before the frame
     // is written, or reset it while the abuser is still sending so that its kernel drops the
     // GOAWAY unread. No new streams are accepted after it (nghttp2 ignores them cheaply); the
-    // session closes once no stream is open, and is destroyed after a short grace period.
+    // session is destroyed after a short grace period in which the client can read the GOAWAY.
     const session = this.session;
     session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
-    session.close();
     const kill = setTimeout(() => session.destroy(), 1000);
     kill.unref();
     session.once('close', () => clearTimeout(kill));
@@ -192,27 +190,13 @@ export class H2Session implements TrackedConnection, H2ResponseOwner {
       res.sendError(E.BODY_TOO_LARGE.status, E.BODY_TOO_LARGE.message);
       return;
     }
-    let r: void | Promise<void>;
-    try {
-      r = this.opts.handler(req, res);
-    } catch (err) {
-      this.handlerFailed(res, err);
-      return;
-    }
-    if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
-      (r as Promise<void>).then(undefined, (err: unknown) => this.handlerFailed(res, err));
-    }
+    runHandler(this.opts.handler, req, res, this);
   }
 
-  private handlerFailed(res: H2Response, err: unknown): void {
+  /** The handler threw or rejected (see runHandler). */
+  handlerFailed(res: H2Response, err: unknown): void {
     this.opts.onError(err, res.req);
-    if (res.gone) return;
-    if (!res.headersSent && !res.finished) {
-      const status = errorStatus(err);
-      const exposed =
-        status < 500 && err instanceof Error && (err as { expose?: boolean }).expose !== false;
-      res.sendError(status, exposed ? (err as Error).message : statusText(status));
-    } else if (!res.done) res.abort();
+    if (!res.gone) answerFailure(res, err);
   }
 
   finish(res: H2Response): void {

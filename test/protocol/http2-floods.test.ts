@@ -23,17 +23,25 @@ const CALM = http2.constants.NGHTTP2_ENHANCE_YOUR_CALM;
  * may be first. Both mean the abuser is gone.
  */
 function calmed(r: ProbeResult): void {
-  assert.ok(
-    r.goaway === CALM || r.goaway === http2.constants.NGHTTP2_INTERNAL_ERROR,
-    `GOAWAY ${String(r.goaway)}`,
-  );
   assert.equal(r.closed, true);
+  if (r.goaway !== null) {
+    assert.ok(
+      r.goaway === CALM || r.goaway === http2.constants.NGHTTP2_INTERNAL_ERROR,
+      `GOAWAY ${r.goaway}`,
+    );
+  } else {
+    // The GOAWAY can be lost when the socket closes while the abuser is still sending (its
+    // kernel drops unread data on the reset); Rapid's own report says why it went.
+    assert.equal(r.reported, true);
+  }
 }
 
 interface ProbeResult {
   goaway: number | null;
   closed: boolean;
   sent: number;
+  /** Rapid reported RAPID_ERR_HTTP2_ABUSE during this probe. */
+  reported?: boolean;
 }
 
 for (const transport of ['tls', 'h2c'] as const) {
@@ -47,13 +55,17 @@ for (const transport of ['tls', 'h2c'] as const) {
       const cert = makeCert('localhost');
 
       const flood = async (mode: string, count: number): Promise<ProbeResult> => {
+        const seen = errors.length;
         const r = await run(
           pythonH2 as string,
           [probe, '127.0.0.1', String(server.port), transport, mode, String(count)],
           90_000,
         );
         assert.equal(r.code, 0, r.stderr);
-        return JSON.parse(r.stdout) as ProbeResult;
+        const reported = errors
+          .slice(seen)
+          .some((e) => (e as RapidError).code === E.HTTP2_ABUSE.code);
+        return { ...(JSON.parse(r.stdout) as ProbeResult), reported };
       };
 
       const stillServed = async (): Promise<void> => {
