@@ -309,6 +309,37 @@ export const E = Object.freeze({
   METRICS_FORBIDDEN: spec('METRICS_FORBIDDEN', 403, 'Forbidden'),
 
   // TLS and HTTP/2 (src/server/tls.ts, src/http2).
+  TLS_CERT_READ_FAILED: spec(
+    'TLS_CERT_READ_FAILED',
+    500,
+    'Could not read a TLS certificate or key file',
+  ),
+  TLS_INVALID_CERT: spec(
+    'TLS_INVALID_CERT',
+    500,
+    'Invalid TLS certificate, key or passphrase (or the key does not match the certificate)',
+  ),
+  TLS_INVALID_OPTION: spec('TLS_INVALID_OPTION', 500, 'Invalid TLS option'),
+  TLS_CERT_TOOL_FAILED: spec(
+    'TLS_CERT_TOOL_FAILED',
+    500,
+    'Could not create a development certificate (openssl)',
+  ),
+  TLS_REDIRECT_NO_HOST: spec(
+    'TLS_REDIRECT_NO_HOST',
+    400,
+    'A redirect to HTTPS needs a Host header',
+  ),
+  HTTP2_ABUSE: spec(
+    'HTTP2_ABUSE',
+    400,
+    'HTTP/2 session closed with ENHANCE_YOUR_CALM (stream reset, PING or SETTINGS flood)',
+  ),
+  HTTP2_BODY_LENGTH_MISMATCH: spec(
+    'HTTP2_BODY_LENGTH_MISMATCH',
+    400,
+    'HTTP/2 request body length differs from its content-length',
+  ),
 
   // Server lifecycle (src/server, src/net).
   SERVER_NOT_LISTENING: spec('SERVER_NOT_LISTENING', 500, 'The server is not listening'),

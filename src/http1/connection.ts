@@ -22,6 +22,7 @@ import type {
   Limits,
   RapidRequest,
   ResponseObserver,
+  RapidResponse,
   UpgradeHandler,
 } from '../core/types.js';
 import type { TrackedConnection } from '../net/registry.js';
@@ -203,30 +204,13 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
   }
 
   private dispatch(req: H1Request, res: H1Response): void {
-    let r: void | Promise<void>;
-    try {
-      r = this.opts.handler(req, res);
-    } catch (err) {
-      this.handlerFailed(res, err);
-      return;
-    }
-    if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
-      (r as Promise<void>).then(undefined, (err: unknown) => this.handlerFailed(res, err));
-    }
+    runHandler(this.opts.handler, req, res, this);
   }
 
-  private handlerFailed(res: H1Response, err: unknown): void {
+  /** The handler threw or rejected (see runHandler). */
+  handlerFailed(res: H1Response, err: unknown): void {
     this.opts.onError(err, res.req);
-    if (this.closed) return;
-    if (!res.headersSent && !res.finished) {
-      const status = errorStatus(err);
-      const exposed =
-        status < 500 && err instanceof Error && (err as { expose?: boolean }).expose !== false;
-      res.sendError(status, exposed ? (err as Error).message : statusText(status));
-    } else if (!res.done) {
-      // Mid-body: the only honest signal left is to cut the connection.
-      res.abort();
-    }
+    if (!this.closed) answerFailure(res, err);
   }
 
   private onBodyDone(): void {
@@ -628,8 +612,54 @@ function flushTick(conn: H1Connection): void {
   conn.flush();
 }
 
+/** What a response must offer to answer for a failed handler (H1Response, H2Response). */
+export interface FailableResponse {
+  readonly headersSent: boolean;
+  readonly finished: boolean;
+  readonly done: boolean;
+  sendError(status: number, message: string): void;
+  abort(): void;
+}
+
+/**
+ * Call a handler; a throw or a rejection goes to `owner.handlerFailed` (no closure is made for a
+ * handler that answers synchronously).
+ */
+export function runHandler<Q extends RapidRequest, R extends RapidResponse>(
+  handler: Handler,
+  req: Q,
+  res: R,
+  owner: { handlerFailed(res: R, err: unknown): void },
+): void {
+  let r: void | Promise<void>;
+  try {
+    r = handler(req, res);
+  } catch (err) {
+    owner.handlerFailed(res, err);
+    return;
+  }
+  if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
+    (r as Promise<void>).then(undefined, (err: unknown) => owner.handlerFailed(res, err));
+  }
+}
+
+/**
+ * Answer for a failed handler: its error's 4xx with the message (unless expose is false), else a
+ * 500 without details; mid-body the only honest signal left is to cut the stream/connection.
+ */
+export function answerFailure(res: FailableResponse, err: unknown): void {
+  if (!res.headersSent && !res.finished) {
+    const status = errorStatus(err);
+    const exposed =
+      status < 500 && err instanceof Error && (err as { expose?: boolean }).expose !== false;
+    res.sendError(status, exposed ? (err as Error).message : statusText(status));
+  } else if (!res.done) {
+    res.abort();
+  }
+}
+
 /** The status for a failed handler: a catalog/HTTP error's own 4xx/5xx status, else 500. */
-function errorStatus(err: unknown): number {
+export function errorStatus(err: unknown): number {
   if (typeof err === 'object' && err !== null) {
     const s =
       (err as { statusCode?: unknown; status?: unknown }).statusCode ??
