@@ -207,7 +207,7 @@ describe('FastCGI with php-fpm', { skip }, () => {
     assert.ok(body.equals(expected));
   });
 
-  it('logs STDERR; a script that does not compile is PHP's answer', async () => {
+  it('logs STDERR; a parse error is answered by PHP itself', async () => {
     const r = await fetch(`${s.origin}/stderr.php`);
     assert.equal(await r.text(), 'ok');
     assert.ok(
