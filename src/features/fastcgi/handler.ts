@@ -266,7 +266,7 @@ class FastCgi {
           conn.socket.resume();
         },
       });
-      const stopWatch = onClientGone(req, () => fail(null, 'client went away'), false);
+      const stopWatch = onClientGone(req, () => fail(null, 'client went away'), true);
       let waitTimer: NodeJS.Timeout | undefined;
 
       const finish = (reusable: boolean): void => {
