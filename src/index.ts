@@ -35,3 +35,16 @@ export {
   type CookieOptions,
   type Query,
 } from './app/index.js';
+// Interop handlers (docs/interop.md): PHP over FastCGI, CGI scripts, reverse proxy.
+export {
+  createFastCgiHandler,
+  type FastCgiHandler,
+  type FastCgiOptions,
+} from './features/fastcgi/index.js';
+export { createCgiHandler, type CgiHandler, type CgiOptions } from './features/cgi/index.js';
+export {
+  createProxyHandler,
+  type ProxyHandler,
+  type ProxyOptions,
+} from './features/proxy/index.js';
+export type { InteropLog } from './features/cgi-response.js';
