@@ -265,6 +265,8 @@ describe('reverse proxy', () => {
       );
       if (head.length > 0) socket.write(head);
       socket.on('data', (d: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), d])));
+      // http.Server sockets are half-open: an upgraded one must end itself when the peer does.
+      socket.on('end', () => socket.end());
     });
     cleanups.push(() => up.close());
     const p = await proxyTo({ upstream: up.origin }, true);
