@@ -72,9 +72,20 @@ export class CgiOutput {
 
   /**
    * Output bytes from the script. Returns false when the header block is malformed or too large
-   * (nothing has been sent then; the caller answers 502).
+   * (nothing has been sent then; the caller answers 502), or when the response refuses the body
+   * (the caller cuts the connection).
    */
   push(chunk: Buffer): boolean {
+    try {
+      return this.take(chunk);
+    } catch (err) {
+      // The response refused what the script sent (more body than its Content-Length): never
+      // let that escape into the socket's event handler.
+      return this.refuse((err as Error).message);
+    }
+  }
+
+  private take(chunk: Buffer): boolean {
     if (this.headersDone) {
       this.body(chunk);
       return true;
