@@ -11,6 +11,7 @@
 import { stat, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RapidRequest } from '../core/types.js';
+import { clock } from '../util/clock.js';
 import { decodePath, isInside, resolveInside } from './static/path.js';
 
 /** The script a request resolved to. */
@@ -147,6 +148,54 @@ async function indexOf(
     }
   }
   return otherwise;
+}
+
+/** How long a resolved path is trusted before the file system is asked again. */
+const CACHE_MS = 1000;
+const CACHE_MAX = 1024;
+
+/**
+ * findScript with a short memory: a path that resolved to a script (or to "not mine") within the
+ * last second is not looked up again, so a busy PHP page costs no realpath/stat per request (nginx
+ * does none at all; php-fpm opens the script itself). Misses are never remembered, so a new script
+ * is found at once; a removed one is found missing within a second. Bounded: cleared when full.
+ */
+export class ScriptCache {
+  private readonly map = new Map<string, { result: ScriptResult; at: number }>();
+  constructor(private readonly lookup: ScriptLookup) {}
+
+  find(rawPath: string): ScriptResult | Promise<ScriptResult> {
+    const hit = this.map.get(rawPath);
+    if (hit !== undefined && clock.now - hit.at < CACHE_MS) return hit.result;
+    return findScript(this.lookup, rawPath).then((result) => {
+      if (result !== 'not-found') {
+        if (this.map.size >= CACHE_MAX) this.map.clear();
+        this.map.set(rawPath, { result, at: clock.now });
+      } else this.map.delete(rawPath);
+      return result;
+    });
+  }
+}
+
+/** Variables holding decoded paths (JS strings): UTF-8 on the wire, not latin1. */
+export const PATH_VARIABLES = [
+  'SCRIPT_NAME',
+  'SCRIPT_FILENAME',
+  'PATH_INFO',
+  'PATH_TRANSLATED',
+  'DOCUMENT_ROOT',
+  'DOCUMENT_URI',
+] as const;
+
+/**
+ * Turn the path variables into byte strings (each char one UTF-8 byte), so that every value is
+ * a latin1 byte string like the header values, and a FastCGI server sees the file name's bytes.
+ */
+export function pathsAsBytes(env: Record<string, string>): void {
+  for (const k of PATH_VARIABLES) {
+    const v = env[k];
+    if (v !== undefined && /[^ -~]/.test(v)) env[k] = Buffer.from(v, 'utf8').toString('latin1');
+  }
 }
 
 /** Host header split into SERVER_NAME and SERVER_PORT (default by scheme). */

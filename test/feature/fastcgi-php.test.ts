@@ -64,6 +64,7 @@ for ($i = 0; $i < 80; $i++) echo $chunk;
   'fatal.php': `<?php this is not php`,
   'sub/index.php': `<?php echo 'sub index ', $_SERVER['SCRIPT_NAME'];`,
   'plain.txt': 'not a script',
+  'café/naïve.php': `<?php echo $_SERVER['SCRIPT_NAME'], '|', basename($_SERVER['SCRIPT_FILENAME']);`,
 };
 
 let fpm: PhpFpm;
@@ -242,6 +243,11 @@ describe('FastCGI with php-fpm', { skip }, () => {
       assert.ok(!r.body.toString().includes('SECRET'), `${path} leaked`);
       if (path !== '/sub/') assert.equal(r.status, 404, path);
     }
+  });
+
+  it('passes non-ASCII script paths as UTF-8', async () => {
+    const r = await fetch(`${s.origin}/caf%C3%A9/na%C3%AFve.php`);
+    assert.equal(await r.text(), '/café/naïve.php|naïve.php');
   });
 
   it('reuses one keep-alive connection for sequential requests', async () => {

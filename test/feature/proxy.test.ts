@@ -201,6 +201,19 @@ describe('reverse proxy', () => {
     await chunked.arrayBuffer();
   });
 
+  it('keeps the upstream Content-Length of a HEAD response', async () => {
+    const up = await startUpstream('head', (_req, res) => {
+      res.setHeader('Content-Length', '1234');
+      res.end();
+    });
+    cleanups.push(() => up.close());
+    const p = await proxyTo({ upstream: up.origin });
+    const r = await raw(p.port, 'HEAD /h HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(r, /^HTTP\/1.1 200 /);
+    assert.match(r, /\r\nContent-Length: 1234\r\n/);
+    assert.ok(r.endsWith('\r\n\r\n'), 'no body after the head');
+  });
+
   it('strips a prefix and adds the upstream base path', async () => {
     const p = await proxyTo({ upstream: `${a.origin}/base/`, stripPrefix: '/api' });
     assert.equal(await (await fetch(`${p.origin}/api/users?x=1`)).text(), 'a GET /base/users?x=1');

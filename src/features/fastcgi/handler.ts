@@ -22,7 +22,13 @@ import { resolve } from 'node:path';
 import { E, RapidError, type ErrorSpec } from '../../core/errors.js';
 import type { RapidRequest, RapidResponse } from '../../core/types.js';
 import { onClientGone } from '../../app/fetch.js';
-import { cgiVariables, findScript, isStringRecord, type ScriptLookup } from '../cgi-env.js';
+import {
+  cgiVariables,
+  isStringRecord,
+  pathsAsBytes,
+  ScriptCache,
+  type ScriptLookup,
+} from '../cgi-env.js';
 import { CgiOutput, defaultLog, sendErrorSpec, type InteropLog } from '../cgi-response.js';
 import { ConnectError, FcgiPool, type FcgiAddress, type FcgiConnection } from './pool.js';
 import {
@@ -137,6 +143,7 @@ function drainOrClose(socket: FcgiConnection['socket']): Promise<void> {
 class FastCgi {
   readonly pool: FcgiPool;
   private readonly lookup: ScriptLookup;
+  private readonly scripts: ScriptCache;
   private readonly params: Readonly<Record<string, string>> | undefined;
   private readonly timeout: number;
   private readonly log: InteropLog;
@@ -194,6 +201,7 @@ class FastCgi {
       extensions,
       splitPathInfo: o.splitPathInfo ?? true,
     };
+    this.scripts = new ScriptCache(this.lookup);
     this.params = o.params;
     this.timeout = timeout;
     this.log = o.log ?? defaultLog('fastcgi');
@@ -210,7 +218,7 @@ class FastCgi {
     res: RapidResponse,
     next?: () => void | Promise<void>,
   ): Promise<void> {
-    const target = await findScript(this.lookup, req.path);
+    const target = await this.scripts.find(req.path);
     if (target === 'not-mine' && next !== undefined) return next();
     if (typeof target === 'string') {
       sendErrorSpec(res, E.FCGI_NOT_FOUND);
@@ -226,6 +234,7 @@ class FastCgi {
       contentLength: length,
       extra: this.params,
     });
+    pathsAsBytes(env);
     const params = encodeParams(env);
     // A reused connection the server closed just as we sent on it can be retried once, but only
     // when the body can be sent again.

@@ -82,23 +82,24 @@ function writeLength(b: Buffer, off: number, n: number): number {
   return off + 4;
 }
 
-/** Name-value pairs (1-byte lengths below 128, else 4 bytes with the high bit set). */
+/**
+ * Name-value pairs (1-byte lengths below 128, else 4 bytes with the high bit set), in one
+ * buffer. Names and values are byte strings (latin1: one char per byte), as header values are.
+ */
 export function encodeParams(params: Readonly<Record<string, string>>): Buffer {
-  const pairs: [Buffer, Buffer][] = [];
   let size = 0;
   for (const name in params) {
-    const n = Buffer.from(name, 'latin1');
-    const v = Buffer.from(params[name] as string, 'latin1');
-    pairs.push([n, v]);
-    size += lengthBytes(n.length) + lengthBytes(v.length) + n.length + v.length;
+    const v = params[name] as string;
+    size += lengthBytes(name.length) + lengthBytes(v.length) + name.length + v.length;
   }
   const b = Buffer.allocUnsafe(size);
   let off = 0;
-  for (const [n, v] of pairs) {
-    off = writeLength(b, off, n.length);
+  for (const name in params) {
+    const v = params[name] as string;
+    off = writeLength(b, off, name.length);
     off = writeLength(b, off, v.length);
-    off += n.copy(b, off);
-    off += v.copy(b, off);
+    off += b.write(name, off, 'latin1');
+    off += b.write(v, off, 'latin1');
   }
   return b;
 }

@@ -129,6 +129,122 @@ function errorCode(err: unknown): string {
   return typeof code === 'string' ? code : '';
 }
 
+/**
+ * One request to one upstream through undici's dispatcher API: the response head is applied to
+ * the Rapid response as it arrives and body chunks are written straight through, with
+ * backpressure (onData returning false pauses the upstream socket until the client drains).
+ * No Readable and no header object are built per request.
+ */
+class Exchange {
+  /** The response head went to the client (or is being buffered by it). */
+  started = false;
+  gone = false;
+  private abort: ((err?: Error) => void) | null = null;
+  private body: ReturnType<RapidRequest['stream']> | null = null;
+  private readonly req: RapidRequest;
+  private readonly res: RapidResponse;
+
+  constructor(req: RapidRequest, res: RapidResponse) {
+    this.req = req;
+    this.res = res;
+  }
+
+  clientGone(): void {
+    this.gone = true;
+    if (this.abort !== null) this.abort(new RapidError(E.REQUEST_ABORTED));
+  }
+
+  /** Resolves null when the response is complete, or the error (nothing thrown). */
+  run(u: Upstream, path: string, headers: string[]): Promise<Error | null> {
+    const req = this.req;
+    const res = this.res;
+    if (req.hasBody) this.body ??= req.stream();
+    return new Promise<Error | null>((resolve) => {
+      let done = false;
+      const finish = (err: Error | null): void => {
+        if (done) return;
+        done = true;
+        this.abort = null;
+        resolve(err);
+      };
+      u.pool.dispatch(
+        {
+          path,
+          method: req.method as Dispatcher.HttpMethod,
+          headers,
+          body: this.body,
+          // Never replayed by undici: a retry is the caller's decision.
+          idempotent: false,
+        },
+        {
+          onConnect: (abort) => {
+            this.abort = abort;
+            if (this.gone) abort(new RapidError(E.REQUEST_ABORTED));
+          },
+          onHeaders: (status, raw, resume) => {
+            if (status < 200) return true; // 1xx: informational, not forwarded
+            this.started = true;
+            u.downUntil = 0;
+            applyHead(res, status, raw);
+            this.resume = resume;
+            return true;
+          },
+          onData: (chunk) => {
+            if (res.finished) return true;
+            if (res.write(chunk)) return true;
+            const resume = this.resume;
+            void res.drain().then(() => resume?.());
+            return false;
+          },
+          onComplete: () => {
+            try {
+              if (!res.finished) res.end();
+              finish(null);
+            } catch (err) {
+              finish(err as Error);
+            }
+          },
+          onError: (err) => finish(err),
+        },
+      );
+    });
+  }
+
+  private resume: (() => void) | null = null;
+}
+
+/** The upstream's status and fields on the Rapid response, hop-by-hop ones removed. */
+function applyHead(res: RapidResponse, status: number, raw: Buffer[]): void {
+  const names: string[] = [];
+  const values: string[] = [];
+  const connection: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString('latin1').toLowerCase();
+    const value = (raw[i + 1] as Buffer).toString('latin1');
+    if (name === 'connection') connection.push(value);
+    names.push(name);
+    values.push(value);
+  }
+  const listed = connectionListed(connection);
+  res.status(status);
+  let length: string | undefined;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    if (isHopByHop(name, listed)) continue;
+    const value = values[i] as string;
+    if (name === 'content-length') {
+      if (/^\d{1,15}$/.test(value)) length = value;
+      continue;
+    }
+    res.appendHeader(name, value);
+  }
+  if (length !== undefined) {
+    res.setHeader('Content-Length', length);
+    // Commit the head with the upstream's length even when no body bytes follow (HEAD, 304).
+    res.write('');
+  }
+}
+
 class Proxy {
   private readonly upstreams: Upstream[];
   private next = 0;
@@ -308,105 +424,39 @@ class Proxy {
       sendErrorSpec(res, E.ROUTER_NOT_FOUND);
       return;
     }
-    const ac = new AbortController();
-    const stopWatch = onClientGone(req, () => ac.abort(new RapidError(E.REQUEST_ABORTED)), true);
-    try {
-      await this.forward(req, res, path, ac);
-    } finally {
-      stopWatch();
-    }
-  }
-
-  private async forward(
-    req: RapidRequest,
-    res: RapidResponse,
-    path: string,
-    ac: AbortController,
-  ): Promise<void> {
     const candidates = this.order();
-    const hasBody = req.hasBody;
-    let body: ReturnType<RapidRequest['stream']> | null = null;
-    for (let i = 0; i < candidates.length; i++) {
-      const u = candidates[i] as Upstream;
-      const headers = this.forwardHeaders(req, u, false);
-      if (hasBody) body ??= req.stream();
-      let data;
-      try {
-        data = await u.pool.request({
-          path: u.base + path,
-          method: req.method as Dispatcher.HttpMethod,
-          headers,
-          body: hasBody ? body : null,
-          signal: ac.signal,
-          // Never replayed by undici: a retry is this loop's decision.
-          idempotent: false,
-        });
-      } catch (err) {
-        if (ac.signal.aborted) return; // the client left
+    const exchange = new Exchange(req, res);
+    const stopWatch = onClientGone(req, () => exchange.clientGone(), true);
+    try {
+      for (let i = 0; i < candidates.length; i++) {
+        const u = candidates[i] as Upstream;
+        const err = await exchange.run(u, u.base + path, this.forwardHeaders(req, u, false));
+        if (err === null || exchange.gone) return;
         const code = errorCode(err);
-        if (CONNECT_ERRORS.has(code)) {
+        if (!exchange.started && CONNECT_ERRORS.has(code)) {
           u.downUntil = Date.now() + this.failTimeout;
           this.log('error', `${req.method} ${req.url}: ${u.origin} unreachable (${code})`);
-          if (!hasBody && i + 1 < candidates.length) continue;
+          // A body that has not started streaming can go to the next upstream.
+          if (!req.hasBody && i + 1 < candidates.length) continue;
           sendErrorSpec(
             res,
             code === 'UND_ERR_CONNECT_TIMEOUT' ? E.PROXY_CONNECT_TIMEOUT : E.PROXY_UNAVAILABLE,
           );
           return;
         }
-        const spec = code === 'UND_ERR_HEADERS_TIMEOUT' ? E.PROXY_TIMEOUT : E.PROXY_BAD_RESPONSE;
+        const spec =
+          code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
+            ? E.PROXY_TIMEOUT
+            : E.PROXY_BAD_RESPONSE;
         this.log(
           'error',
-          `${req.method} ${req.url}: ${u.origin}: ${spec.message} (${code || (err as Error).message})`,
+          `${req.method} ${req.url}: ${u.origin}: ${spec.message} (${code || err.message})`,
         );
-        sendErrorSpec(res, spec);
+        if (!sendErrorSpec(res, spec)) throw new RapidError(spec, code, { cause: err });
         return;
       }
-      u.downUntil = 0;
-      await this.respond(req, res, data, ac);
-      return;
-    }
-  }
-
-  private async respond(
-    req: RapidRequest,
-    res: RapidResponse,
-    data: Dispatcher.ResponseData,
-    ac: AbortController,
-  ): Promise<void> {
-    const headers = data.headers;
-    const conn = headers.connection;
-    const listed = connectionListed(conn === undefined ? [] : Array.isArray(conn) ? conn : [conn]);
-    res.status(data.statusCode);
-    let length: string | undefined;
-    for (const name in headers) {
-      const value = headers[name];
-      if (value === undefined || isHopByHop(name, listed)) continue;
-      if (name === 'content-length') {
-        const v = Array.isArray(value) ? value[0] : value;
-        if (v !== undefined && /^\d{1,15}$/.test(v)) length = v;
-        continue;
-      }
-      res.appendHeader(name, value);
-    }
-    const body = data.body;
-    try {
-      if (length !== undefined) {
-        res.setHeader('Content-Length', length);
-        // Commit the head with the upstream's length even when no body bytes follow (HEAD, 304).
-        res.write('');
-      }
-      await res.stream(body);
-    } catch (err) {
-      body.destroy();
-      if (ac.signal.aborted) return;
-      const code = errorCode(err);
-      const spec = code === 'UND_ERR_BODY_TIMEOUT' ? E.PROXY_TIMEOUT : E.PROXY_BAD_RESPONSE;
-      this.log(
-        'error',
-        `${req.method} ${req.url}: ${spec.message} (${code || (err as Error).message})`,
-      );
-      if (!sendErrorSpec(res, spec)) throw new RapidError(spec, code, { cause: err });
+    } finally {
+      stopWatch();
     }
   }
 
