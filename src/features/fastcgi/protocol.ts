@@ -192,7 +192,7 @@ export class RecordParser {
             content: buf.subarray(off, off + take),
           });
         } else {
-          // Copied: the socket may reuse nothing, but a view would pin the whole read.
+          // Assembled from copies: views would pin every read the record was split across.
           (this.parts ??= []).push(Buffer.from(buf.subarray(off, off + take)));
           this.partsFill += take;
           if (this.partsFill === this.length) {
