@@ -167,46 +167,51 @@ class Exchange {
         this.abort = null;
         resolve(err);
       };
-      u.pool.dispatch(
-        {
-          path,
-          method: req.method as Dispatcher.HttpMethod,
-          headers,
-          body: this.body,
-          // Never replayed by undici: a retry is the caller's decision.
-          idempotent: false,
-        },
-        {
-          onConnect: (abort) => {
-            this.abort = abort;
-            if (this.gone) abort(new RapidError(E.REQUEST_ABORTED));
+      try {
+        u.pool.dispatch(
+          {
+            path,
+            method: req.method as Dispatcher.HttpMethod,
+            headers,
+            body: this.body,
+            // Never replayed by undici: a retry is the caller's decision.
+            idempotent: false,
           },
-          onHeaders: (status, raw, resume) => {
-            if (status < 200) return true; // 1xx: informational, not forwarded
-            this.started = true;
-            u.downUntil = 0;
-            applyHead(res, status, raw);
-            this.resume = resume;
-            return true;
+          {
+            onConnect: (abort) => {
+              this.abort = abort;
+              if (this.gone) abort(new RapidError(E.REQUEST_ABORTED));
+            },
+            onHeaders: (status, raw, resume) => {
+              if (status < 200) return true; // 1xx: informational, not forwarded
+              this.started = true;
+              u.downUntil = 0;
+              applyHead(res, status, raw);
+              this.resume = resume;
+              return true;
+            },
+            onData: (chunk) => {
+              if (res.finished) return true;
+              if (res.write(chunk)) return true;
+              const resume = this.resume;
+              void res.drain().then(() => resume?.());
+              return false;
+            },
+            onComplete: () => {
+              try {
+                if (!res.finished) res.end();
+                finish(null);
+              } catch (err) {
+                finish(err as Error);
+              }
+            },
+            onError: (err) => finish(err),
           },
-          onData: (chunk) => {
-            if (res.finished) return true;
-            if (res.write(chunk)) return true;
-            const resume = this.resume;
-            void res.drain().then(() => resume?.());
-            return false;
-          },
-          onComplete: () => {
-            try {
-              if (!res.finished) res.end();
-              finish(null);
-            } catch (err) {
-              finish(err as Error);
-            }
-          },
-          onError: (err) => finish(err),
-        },
-      );
+        );
+      } catch (err) {
+        // Arguments undici refuses (a method it cannot send): an error like any other.
+        finish(err as Error);
+      }
     });
   }
 
