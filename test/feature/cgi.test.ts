@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -209,6 +209,20 @@ describe('CGI scripts run directly', () => {
     sock.destroy();
     await eventually(() => !alive(pid), 'the script to be killed');
     await eventually(() => handler.running === 0, 'no script running');
+  });
+
+  it('leaks no file descriptors or processes over many runs', async () => {
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    // Warm up (the server's keep-alive connection from fetch, lazily opened files).
+    await (await fetch(`${s.origin}/env.pl`)).text();
+    const before = fds();
+    for (let i = 0; i < 20; i++) {
+      const path = i % 3 === 0 ? '/noheaders.sh' : i % 3 === 1 ? '/env.pl' : '/garbage.sh';
+      await (await fetch(`${s.origin}${path}`)).arrayBuffer();
+    }
+    await eventually(() => handler.running === 0, 'no script running');
+    // fetch's own pool may hold a connection or two more than before; a leak would be 3 per run.
+    await eventually(() => fds() <= before + 4, `fds back near ${before} (now ${fds()})`);
   });
 
   it('answers 404 for missing scripts and traversal attempts', async () => {

@@ -311,4 +311,14 @@ describe('reverse proxy', () => {
     await wait('echo:hello');
     sock.destroy();
   });
+
+  it('answers an upgrade with 502 when the upstream is down', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const p = await proxyTo({ upstream: dead }, true);
+    const r = await raw(
+      p.port,
+      'GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+    );
+    assert.match(r, /^HTTP\/1.1 502 /);
+  });
 });
