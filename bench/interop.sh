@@ -12,9 +12,9 @@ cd "$(dirname "$0")"
 DURATION=${DURATION:-5s}
 CONNS=${CONNS:-32}
 REPS=${REPS:-3}
-FPM_CHILDREN=${FPM_CHILDREN:-8}
+FPM_CHILDREN=${FPM_CHILDREN:-4}
 OUT=${OUT:-results/$(date +%F)-interop.md}
-P_FPM=19000 P_UP=19001 P_NF=19010 P_RF=19011 P_NP=19020 P_RP=19021
+P_FPM=19000 P_FPM2=19002 P_UP=19001 P_NF=19010 P_RF=19011 P_NP=19020 P_RP=19021
 TMP=$(mktemp -d)
 FPM_BIN=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -1)
 [ -n "$FPM_BIN" ] || { echo "php-fpm not installed (apt-get install php-fpm)"; exit 1; }
@@ -26,16 +26,20 @@ wait_url() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0
 
 mkdir -p "$TMP/www"
 printf '<?php echo "Hello, World!";\n' >"$TMP/www/hello.php"
-cat >"$TMP/fpm.conf" <<CONF
+# One php-fpm pool per front: a kept-alive FastCGI connection holds its php-fpm child, so two
+# fronts sharing one pool would starve each other (docs/interop.md, Sizing).
+for p in $P_FPM $P_FPM2; do
+  cat >"$TMP/fpm-$p.conf" <<CONF
 [global]
-error_log = $TMP/fpm.log
-pid = $TMP/fpm.pid
+error_log = $TMP/fpm-$p.log
+pid = $TMP/fpm-$p.pid
 daemonize = no
 [www]
-listen = 127.0.0.1:$P_FPM
+listen = 127.0.0.1:$p
 pm = static
 pm.max_children = $FPM_CHILDREN
 CONF
+done
 cat >"$TMP/nginx.conf" <<CONF
 daemon off;
 master_process off;
@@ -47,7 +51,7 @@ http {
   access_log off;
   client_body_temp_path $TMP; proxy_temp_path $TMP; fastcgi_temp_path $TMP;
   uwsgi_temp_path $TMP; scgi_temp_path $TMP;
-  upstream fpm { server 127.0.0.1:$P_FPM; keepalive 8; }
+  upstream fpm { server 127.0.0.1:$P_FPM; keepalive $FPM_CHILDREN; }
   upstream app { server 127.0.0.1:$P_UP; keepalive 32; }
   server {
     listen 127.0.0.1:$P_NF;
@@ -71,17 +75,19 @@ http {
 }
 CONF
 
-taskset -c 1 "$FPM_BIN" -F -R -n -y "$TMP/fpm.conf" >/dev/null 2>&1 &
+taskset -c 1 "$FPM_BIN" -F -R -n -y "$TMP/fpm-$P_FPM.conf" >/dev/null 2>&1 &
 FPM=$!
+taskset -c 1 "$FPM_BIN" -F -R -n -y "$TMP/fpm-$P_FPM2.conf" >/dev/null 2>&1 &
+FPM2=$!
 PORT=$P_UP taskset -c 1 node peers/bare-net.mjs >/dev/null 2>&1 &
 UP=$!
 taskset -c 0 nginx -c "$TMP/nginx.conf" >/dev/null 2>&1 &
 NG=$!
-MODE=fastcgi PORT=$P_RF FPM=127.0.0.1:$P_FPM ROOT="$TMP/www" taskset -c 0 node peers/rapid-interop.mjs >/dev/null 2>&1 &
+MODE=fastcgi PORT=$P_RF FPM=127.0.0.1:$P_FPM2 FCGI_CONNECTIONS=$FPM_CHILDREN ROOT="$TMP/www" taskset -c 0 node peers/rapid-interop.mjs >/dev/null 2>&1 &
 RF=$!
 MODE=proxy PORT=$P_RP UPSTREAM=http://127.0.0.1:$P_UP taskset -c 0 node peers/rapid-interop.mjs >/dev/null 2>&1 &
 RP=$!
-trap 'kill $FPM $UP $NG $RF $RP 2>/dev/null || true; sleep 0.5; rm -rf "$TMP"' EXIT
+trap 'kill $FPM $FPM2 $UP $NG $RF $RP 2>/dev/null || true; sleep 0.5; rm -rf "$TMP"' EXIT
 sleep 0.5
 for u in "http://127.0.0.1:$P_NF/hello.php" "http://127.0.0.1:$P_RF/hello.php" \
   "http://127.0.0.1:$P_NP/" "http://127.0.0.1:$P_RP/"; do
@@ -97,6 +103,7 @@ measure() {
   t1=$(cpu_ticks "$2")
   n=$(echo "$out" | awk '/requests in/ {print $1}')
   rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
+  if [ -z "$n" ] || [ "$n" = 0 ]; then echo "0 0"; return; fi
   echo "$rps $(echo "($t1 - $t0) * $TICK_US / $n" | bc -l)"
 }
 
@@ -104,7 +111,7 @@ measure() {
   echo "# Interop handlers vs nginx, $(date +%F)"
   echo
   echo "Rapid $(git rev-parse --short HEAD 2>/dev/null || echo '?'), node $(node --version), $(nginx -v 2>&1 | sed 's/.*: //'), $("$FPM_BIN" -v | head -1 | cut -d' ' -f1-2)."
-  echo "Front servers on CPU 0; php-fpm ($FPM_CHILDREN children), the bare upstream and wrk on CPU 1."
+  echo "Front servers on CPU 0; one php-fpm pool per front ($FPM_CHILDREN children each, as many kept-alive connections), the bare upstream and wrk on CPU 1."
   echo
   echo "    flock /tmp/rapid-bench.lock bench/interop.sh   # DURATION=$DURATION CONNS=$CONNS REPS=$REPS"
   echo

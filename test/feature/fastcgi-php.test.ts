@@ -81,6 +81,8 @@ before(async () => {
   handler = createFastCgiHandler({
     address: fpm.address,
     root: dirs.root,
+    // Below pm.max_children (4): the slow-script test's handler needs a child of its own.
+    maxConnections: 3,
     log: (level, message) => logs.push(`${level}: ${message}`),
   });
   s = await startRapid((req, res) =>

@@ -64,7 +64,12 @@ export interface FastCgiOptions {
   timeout?: number;
   /** Time in ms to connect (default 10000): 504. */
   connectTimeout?: number;
-  /** Most connections open at once; further requests wait for a free one (default 16). */
+  /**
+   * Most connections open at once; further requests wait for a free one (default 5, php-fpm's
+   * pm.max_children on Debian). With keep-alive each open connection holds one php-fpm child, so
+   * this must not exceed pm.max_children: a connection beyond it would wait in php-fpm's backlog
+   * while the others are reused.
+   */
   maxConnections?: number;
   /** An idle pooled connection is closed after this many ms (default 30000; 0 keeps it). */
   idleTimeout?: number;
@@ -182,7 +187,7 @@ class FastCgi {
     const timeout = o.timeout ?? 60_000;
     const connectTimeout = o.connectTimeout ?? 10_000;
     const idleTimeout = o.idleTimeout ?? 30_000;
-    const maxConnections = o.maxConnections ?? 16;
+    const maxConnections = o.maxConnections ?? 5;
     check(isMs(timeout), 'timeout must be a number of ms');
     check(isMs(connectTimeout), 'connectTimeout must be a number of ms');
     check(isMs(idleTimeout), 'idleTimeout must be a number of ms');
