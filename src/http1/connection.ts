@@ -18,6 +18,15 @@ import type { Socket } from 'node:net';
 import { E, RapidError, type ErrorSpec } from '../core/errors.js';
 import { statusText } from '../core/status.js';
 import type { Handler, Limits, RapidRequest, UpgradeHandler } from '../core/types.js';
+import {
+  directWrite,
+  rawHandle,
+  writeAll,
+  W_ERROR,
+  W_FALLBACK,
+  W_PENDING,
+  type RawHandle,
+} from '../net/fastio.js';
 import type { TrackedConnection } from '../net/registry.js';
 import { clock } from '../util/clock.js';
 import { EV_BODY_DONE, EV_HEAD, EV_NEED_MORE, MessageParser } from './parser.js';
@@ -90,6 +99,14 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
   private timerKind = T_NONE;
   /** Responses waiting in waitDrain() until they may write again (see blocked()). */
   private drainWaiters: DrainWaiter[] | null = null;
+  /** The libuv handle for direct writes (src/net/fastio.ts), or null: socket.write(). */
+  private readonly handle: RawHandle | null;
+  /** Direct writes libuv is still finishing (the kernel buffer was full). */
+  private rawPending = 0;
+  private readonly onRawDone = (): void => {
+    this.rawPending--;
+    if (this.rawPending === 0 && !this.socket.writableNeedDrain) this.onDrain();
+  };
 
   constructor(socket: Socket, opts: H1Options, owner: ConnectionOwner) {
     this.socket = socket;
@@ -99,6 +116,7 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     this.parser = new MessageParser(opts.limits);
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
+    this.handle = rawHandle(socket);
     this.parser.onBody = (chunk) => {
       if (this.timerKind === T_BODY) this.deadline = clock.now + this.limits.bodyTimeout;
       const req = this.current;
@@ -318,7 +336,7 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
    * a streamed response behind a slow one must wait rather than pull its whole source in.
    */
   blocked(res: H1Response): boolean {
-    return res !== this.queue[0] || this.socket.writableNeedDrain;
+    return res !== this.queue[0] || this.socket.writableNeedDrain || this.rawPending > 0;
   }
 
   write(res: H1Response, piece: string | Buffer): void {
@@ -356,22 +374,22 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
       return;
     }
     const socket = this.socket;
-    const list = this.outList;
-    if (list === null) {
-      // Nothing to write is no reason to skip the end below: a closing response whose last
-      // bytes left on an earlier turn still has to end the socket (close-delimited bodies).
-      if (this.outStr !== '') socket.write(this.outStr, 'latin1');
-    } else {
-      if (this.outStr !== '') list.push(this.outStr);
-      socket.cork();
-      for (const p of list) {
-        if (typeof p === 'string') socket.write(p, 'latin1');
-        else socket.write(p);
-      }
-      socket.uncork();
+    // Nothing to write is no reason to skip the end below: a closing response whose last bytes
+    // left on an earlier turn still has to end the socket (close-delimited bodies).
+    if (this.outStr !== '' || this.outList !== null) {
+      const handle = this.handle;
+      const r =
+        handle === null || this.rawPending > 0
+          ? W_FALLBACK
+          : directWrite(socket, handle, this.outStr, this.outList, this.onRawDone);
+      if (r === W_FALLBACK) writeAll(socket, this.outStr, this.outList);
+      else if (r === W_PENDING) {
+        this.rawPending++;
+        this.writePaused = true;
+      } else if (r === W_ERROR) socket.destroy();
+      this.outStr = '';
       this.outList = null;
     }
-    this.outStr = '';
     if (socket.writableNeedDrain) this.writePaused = true;
     if (this.ending && this.queue.length === 0) this.endSocket();
   }
