@@ -20,7 +20,10 @@ import { statusText } from '../core/status.js';
 import type { Handler, Limits, RapidRequest, UpgradeHandler } from '../core/types.js';
 import {
   directWrite,
+  inReadBuffer,
   rawHandle,
+  restoreStreamReads,
+  startUserBufferReads,
   writeAll,
   W_ERROR,
   W_FALLBACK,
@@ -101,6 +104,12 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
   private drainWaiters: DrainWaiter[] | null = null;
   /** The libuv handle for direct writes (src/net/fastio.ts), or null: socket.write(). */
   private readonly handle: RawHandle | null;
+  /** True when responses are written to the libuv handle directly (src/net/fastio.ts). */
+  get directWrites(): boolean {
+    return this.handle !== null;
+  }
+  /** Reads land in the shared read buffer instead of 'data' events (src/net/fastio.ts). */
+  readonly userBufferReads: boolean;
   /** Direct writes libuv is still finishing (the kernel buffer was full). */
   private rawPending = 0;
   private readonly onRawDone = (): void => {
@@ -120,9 +129,13 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     this.parser.onBody = (chunk) => {
       if (this.timerKind === T_BODY) this.deadline = clock.now + this.limits.bodyTimeout;
       const req = this.current;
-      if (req !== null) req.push(chunk);
+      // A view of the shared read buffer is only valid during this read: keep a copy.
+      if (req !== null) req.push(inReadBuffer(chunk) ? Buffer.from(chunk) : chunk);
     };
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const h = this.handle;
+    this.userBufferReads =
+      h !== null && startUserBufferReads(socket, h, (n, buf) => this.onData(buf.subarray(0, n)));
+    if (!this.userBufferReads) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {
@@ -148,8 +161,10 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     this.processing = true;
     while (off < buf.length) {
       if (this.bodyPaused || this.pipelinePaused || this.writePaused) {
-        this.pendingInput = buf;
-        this.pendingOff = off;
+        // Held until reading resumes: a view of the shared read buffer must become a copy.
+        const own = inReadBuffer(buf);
+        this.pendingInput = own ? Buffer.from(buf.subarray(off)) : buf;
+        this.pendingOff = own ? 0 : off;
         this.socket.pause();
         break;
       }
@@ -180,7 +195,8 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     }
     const req = new H1Request(p, this, this.remoteAddress, this.remotePort, this.opts.secure);
     if (p.upgrade && this.opts.onUpgrade !== null && this.queue.length === 0) {
-      this.upgrade(req, buf.subarray(off));
+      const head = buf.subarray(off);
+      this.upgrade(req, inReadBuffer(head) ? Buffer.from(head) : head);
       return false;
     }
     const max = this.limits.maxRequestsPerConnection;
@@ -283,6 +299,7 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     socket.removeAllListeners('end');
     socket.removeAllListeners('close');
     socket.removeAllListeners('error');
+    restoreStreamReads(socket);
     (this.opts.onUpgrade as UpgradeHandler)(req, socket, head);
   }
 

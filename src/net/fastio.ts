@@ -69,6 +69,85 @@ export function rawHandle(socket: net.Socket): RawHandle | null {
   return h as RawHandle;
 }
 
+// ---- reads ----
+
+/** The one read buffer of every socket read this way (reads run one at a time, to completion). */
+const READ_BUFFER_SIZE = 64 * 1024;
+let readBuffer: Buffer | null = null;
+/** net.Socket's private fields for `onread` (undefined: not learned yet; null: not found). */
+let kBuffer: symbol | null | undefined;
+let kBufferCb: symbol | null = null;
+
+export type ReadCallback = (nread: number, buf: Buffer) => void;
+
+/**
+ * Switch an accepted socket to reads into the shared buffer: `onRead(n, buf)` gets the bytes in
+ * buf[0, n), valid only during the call (copy what must be kept: see inReadBuffer()). No 'data'
+ * events are emitted; pause(), resume(), 'end' and 'close' work as before. False (nothing
+ * changed) when this Node does not support it; the caller then listens for 'data'.
+ */
+export function startUserBufferReads(
+  socket: net.Socket,
+  handle: RawHandle,
+  onRead: ReadCallback,
+): boolean {
+  if (kBuffer === undefined) learnReadFields();
+  const kb = kBuffer;
+  const kc = kBufferCb;
+  if (!enabled || kb == null || kc === null || typeof handle.useUserBuffer !== 'function') {
+    return false;
+  }
+  const s = socket as unknown as Record<symbol, unknown>;
+  // A socket that already has a read buffer or has read anything is left alone.
+  if (s[kb] !== null || socket.bytesRead !== 0) return false;
+  readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_SIZE);
+  s[kb] = readBuffer;
+  s[kc] = onRead;
+  handle.useUserBuffer(readBuffer);
+  return true;
+}
+
+/**
+ * Give a socket read with startUserBufferReads() back to ordinary stream reads (an upgrade hands
+ * the socket to code that expects 'data' and Readable): each read is copied and pushed.
+ */
+export function restoreStreamReads(socket: net.Socket): void {
+  if (kBufferCb === null || kBufferCb === undefined) return;
+  const s = socket as unknown as Record<symbol, unknown>;
+  if (s[kBuffer as symbol] !== readBuffer || readBuffer === null) return;
+  s[kBufferCb] = (n: number, buf: Buffer): boolean => socket.push(Buffer.from(buf.subarray(0, n)));
+}
+
+/** True when `buf` is a view of the shared read buffer (its bytes change with the next read). */
+export function inReadBuffer(buf: Buffer): boolean {
+  return readBuffer !== null && buf.buffer === readBuffer.buffer;
+}
+
+/** Find net.Socket's onread fields by value on a probe socket that never connects. */
+function learnReadFields(): void {
+  kBuffer = null;
+  const buffer = Buffer.alloc(1);
+  const callback = (): void => {};
+  let probe: net.Socket;
+  try {
+    probe = new net.Socket({ onread: { buffer, callback } } as net.SocketConstructorOpts);
+  } catch {
+    return;
+  }
+  const p = probe as unknown as Record<symbol, unknown>;
+  let kb: symbol | null = null;
+  let kc: symbol | null = null;
+  for (const sym of Object.getOwnPropertySymbols(probe)) {
+    if (p[sym] === buffer) kb = kb === null ? sym : null;
+    else if (p[sym] === callback) kc = kc === null ? sym : null;
+  }
+  probe.destroy();
+  if (kb !== null && kc !== null) {
+    kBuffer = kb;
+    kBufferCb = kc;
+  }
+}
+
 // ---- writes ----
 
 /** Result of directWrite(). */
