@@ -8,7 +8,8 @@
 # system from /proc/<pid>/stat divided by wrk's request count; robust when the machine is busy).
 # Env: PATHS ("/plaintext /json"), REPS (5), DURATION (3s), CONNS (64), DEPTH (0 = no
 # pipelining, else requests per wrk write via bench/wrk/pipeline.lua), APP (bench/app.js or
-# fetch: the Hono app in fetch mode, bench/peers/rapid-fetch.mjs), OUT (a file for the table).
+# fetch: the Hono app in fetch mode, bench/peers/rapid-fetch.mjs), ENV_A / ENV_B (extra
+# VAR=value words for one side's server, e.g. ENV_B=ROUTES=1000 with a = b), OUT (a file).
 # Wrapped in flock /tmp/rapid-bench.lock so two load runs never overlap.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,12 +56,13 @@ TICK_US=$(echo "1000000 / $(getconf CLK_TCK)" | bc -l)
 DA=$(build "$A")
 DB=$(build "$B")
 
-start() { # port dist -> pid
+start() { # port dist extra-env -> pid
   local port=$1 dist=$2 pid
+  # shellcheck disable=SC2086
   if [ "$APP" = fetch ]; then
-    PORT=$port RAPID_DIST="$ROOT/$dist/dist" taskset -c 0 node bench/peers/rapid-fetch.mjs >/dev/null 2>&1 &
+    env PORT="$port" RAPID_DIST="$ROOT/$dist/dist" $3 taskset -c 0 node bench/peers/rapid-fetch.mjs >/dev/null 2>&1 &
   else
-    PORT=$port STATIC_ROOT="$ROOT/.tmp/ab" taskset -c 0 node "$dist/dist/$APP" >/dev/null 2>&1 &
+    env PORT="$port" STATIC_ROOT="$ROOT/.tmp/ab" $3 taskset -c 0 node "$dist/dist/$APP" >/dev/null 2>&1 &
   fi
   pid=$!
   for _ in $(seq 1 100); do
@@ -72,8 +74,8 @@ start() { # port dist -> pid
 mkdir -p .tmp/ab/static
 head -c 1024 /dev/urandom >.tmp/ab/static/1k.bin
 head -c 65536 /dev/urandom >.tmp/ab/static/64k.bin
-PA=$(start "$PORT_A" "$DA")
-PB=$(start "$PORT_B" "$DB")
+PA=$(start "$PORT_A" "$DA" "${ENV_A:-}")
+PB=$(start "$PORT_B" "$DB" "${ENV_B:-}")
 trap 'kill $PA $PB 2>/dev/null || true' EXIT
 
 wrkargs=(-t1 -c"$CONNS" -d"$DURATION" -H "$HDR_ACCEPT" -H 'Connection: keep-alive')
@@ -95,7 +97,7 @@ for p in $PATHS; do # warm-up (JIT), not measured
 done
 
 {
-  echo "a = $A ($DA), b = $B ($DB); app $APP; node $(node --version); wrk -t1 -c$CONNS -d$DURATION depth $DEPTH; $REPS interleaved runs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "a = $A ($DA) ${ENV_A:-}, b = $B ($DB) ${ENV_B:-}; app $APP; node $(node --version); wrk -t1 -c$CONNS -d$DURATION depth $DEPTH; $REPS interleaved runs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   printf '%-12s %11s %11s %7s | %9s %9s %7s\n' path 'a req/s' 'b req/s' 'b/a' 'a us/req' 'b us/req' 'a/b'
   for p in $PATHS; do
     ar=() ac=() br=() bc=()
