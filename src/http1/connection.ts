@@ -206,7 +206,6 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
       p.method !== 'CONNECT' &&
       (max === 0 || this.requests < max);
     const res = new H1Response(this, req, keepAlive);
-    res.onAbort = () => this.socket.destroy();
     this.queue.push(res);
     if (p.hasBody) {
       this.current = req;
@@ -253,7 +252,10 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     const res = this.currentRes;
     this.current = null;
     this.currentRes = null;
-    if (req !== null) req.end();
+    if (req !== null) {
+      req.trailers = this.parser.trailers;
+      req.end();
+    }
     if (res !== null && !res.done && !res.keepAlive) this.stopParsing = true;
     // The one deadline slot goes back from the body to the response at the front of the queue,
     // which may be an earlier request than this one (pipelining), or to idle. Leaving the body
@@ -409,6 +411,10 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     }
     if (socket.writableNeedDrain) this.writePaused = true;
     if (this.ending && this.queue.length === 0) this.endSocket();
+  }
+
+  abort(): void {
+    this.socket.destroy();
   }
 
   finish(res: H1Response): void {

@@ -133,6 +133,9 @@ for (const name of [
   HEADER_NAMES.set(name.toUpperCase(), lower);
 }
 
+/** Most requests have no trailers: they all share this empty array. */
+const NO_TRAILERS = Object.freeze([]) as unknown as string[];
+
 function lowerName(raw: string): string {
   return HEADER_NAMES.get(raw) ?? raw.toLowerCase();
 }
@@ -175,7 +178,8 @@ export class MessageParser {
   expectContinue = false;
   /** An Expect value other than 100-continue (answer 417). */
   expectUnsupported = false;
-  trailers: string[] = [];
+  /** Trailer fields of a chunked body (NO_TRAILERS, shared and frozen, until one arrives). */
+  trailers: string[] = NO_TRAILERS;
   /** Body bytes received so far for the current request. */
   bodyReceived = 0;
   /** True while a request has started but not completed (for EOF handling). */
@@ -375,7 +379,7 @@ export class MessageParser {
 
   private resetMessage(): void {
     this.rawHeaders = [];
-    this.trailers = [];
+    this.trailers = NO_TRAILERS;
     this.host = '';
     this.contentLength = 0;
     this.chunked = false;
@@ -545,6 +549,7 @@ export class MessageParser {
     const name = lowerName(buf.latin1Slice(start, i));
     const value = ve > vs ? buf.latin1Slice(vs, ve) : '';
     if (trailer) {
+      if (this.trailers === NO_TRAILERS) this.trailers = [];
       this.trailers.push(name, value);
       return null;
     }
