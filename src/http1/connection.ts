@@ -25,6 +25,18 @@ import type {
   RapidResponse,
   UpgradeHandler,
 } from '../core/types.js';
+import {
+  directWrite,
+  inReadBuffer,
+  rawHandle,
+  restoreStreamReads,
+  startUserBufferReads,
+  writeAll,
+  W_ERROR,
+  W_FALLBACK,
+  W_PENDING,
+  type RawHandle,
+} from '../net/fastio.js';
 import type { TrackedConnection } from '../net/registry.js';
 import { clock } from '../util/clock.js';
 import { EV_BODY_DONE, EV_HEAD, EV_NEED_MORE, MessageParser } from './parser.js';
@@ -101,6 +113,20 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
   private drainWaiters: DrainWaiter[] | null = null;
   /** opts.onResponse; cleared once the socket closed and the rest of the queue was reported. */
   private observer: ResponseObserver | null;
+  /** The libuv handle for direct writes (src/net/fastio.ts), or null: socket.write(). */
+  private readonly handle: RawHandle | null;
+  /** True when responses are written to the libuv handle directly (src/net/fastio.ts). */
+  get directWrites(): boolean {
+    return this.handle !== null;
+  }
+  /** Reads land in the shared read buffer instead of 'data' events (src/net/fastio.ts). */
+  readonly userBufferReads: boolean;
+  /** Direct writes libuv is still finishing (the kernel buffer was full). */
+  private rawPending = 0;
+  private readonly onRawDone = (): void => {
+    this.rawPending--;
+    if (this.rawPending === 0 && !this.socket.writableNeedDrain) this.onDrain();
+  };
 
   constructor(socket: Socket, opts: H1Options, owner: ConnectionOwner) {
     this.socket = socket;
@@ -111,12 +137,17 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
     this.observer = opts.onResponse ?? null;
+    this.handle = rawHandle(socket);
     this.parser.onBody = (chunk) => {
       if (this.timerKind === T_BODY) this.deadline = clock.now + this.limits.bodyTimeout;
       const req = this.current;
-      if (req !== null) req.push(chunk);
+      // A view of the shared read buffer is only valid during this read: keep a copy.
+      if (req !== null) req.push(inReadBuffer(chunk) ? Buffer.from(chunk) : chunk);
     };
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const h = this.handle;
+    this.userBufferReads =
+      h !== null && startUserBufferReads(socket, h, (n, buf) => this.onData(buf.subarray(0, n)));
+    if (!this.userBufferReads) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {
@@ -142,8 +173,10 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     this.processing = true;
     while (off < buf.length) {
       if (this.bodyPaused || this.pipelinePaused || this.writePaused) {
-        this.pendingInput = buf;
-        this.pendingOff = off;
+        // Held until reading resumes: a view of the shared read buffer must become a copy.
+        const own = inReadBuffer(buf);
+        this.pendingInput = own ? Buffer.from(buf.subarray(off)) : buf;
+        this.pendingOff = own ? 0 : off;
         this.socket.pause();
         break;
       }
@@ -174,7 +207,8 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     }
     const req = new H1Request(p, this, this.remoteAddress, this.remotePort, this.opts.secure);
     if (p.upgrade && this.opts.onUpgrade !== null && this.queue.length === 0) {
-      this.upgrade(req, buf.subarray(off));
+      const head = buf.subarray(off);
+      this.upgrade(req, inReadBuffer(head) ? Buffer.from(head) : head);
       return false;
     }
     const max = this.limits.maxRequestsPerConnection;
@@ -188,7 +222,6 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
       res.startMs = performance.now();
       res.seq = this.requests;
     }
-    res.onAbort = () => this.socket.destroy();
     this.queue.push(res);
     if (p.hasBody) {
       this.current = req;
@@ -218,7 +251,10 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     const res = this.currentRes;
     this.current = null;
     this.currentRes = null;
-    if (req !== null) req.end();
+    if (req !== null) {
+      req.trailers = this.parser.trailers;
+      req.end();
+    }
     if (res !== null && !res.done && !res.keepAlive) this.stopParsing = true;
     // The one deadline slot goes back from the body to the response at the front of the queue,
     // which may be an earlier request than this one (pipelining), or to idle. Leaving the body
@@ -268,6 +304,7 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     socket.removeAllListeners('end');
     socket.removeAllListeners('close');
     socket.removeAllListeners('error');
+    restoreStreamReads(socket);
     (this.opts.onUpgrade as UpgradeHandler)(req, socket, head);
   }
 
@@ -321,7 +358,7 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
    * a streamed response behind a slow one must wait rather than pull its whole source in.
    */
   blocked(res: H1Response): boolean {
-    return res !== this.queue[0] || this.socket.writableNeedDrain;
+    return res !== this.queue[0] || this.socket.writableNeedDrain || this.rawPending > 0;
   }
 
   write(res: H1Response, piece: string | Buffer): void {
@@ -361,24 +398,28 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
       return;
     }
     const socket = this.socket;
-    const list = this.outList;
-    if (list === null) {
-      // Nothing to write is no reason to skip the end below: a closing response whose last
-      // bytes left on an earlier turn still has to end the socket (close-delimited bodies).
-      if (this.outStr !== '') socket.write(this.outStr, 'latin1');
-    } else {
-      if (this.outStr !== '') list.push(this.outStr);
-      socket.cork();
-      for (const p of list) {
-        if (typeof p === 'string') socket.write(p, 'latin1');
-        else socket.write(p);
-      }
-      socket.uncork();
+    // Nothing to write is no reason to skip the end below: a closing response whose last bytes
+    // left on an earlier turn still has to end the socket (close-delimited bodies).
+    if (this.outStr !== '' || this.outList !== null) {
+      const handle = this.handle;
+      const r =
+        handle === null || this.rawPending > 0
+          ? W_FALLBACK
+          : directWrite(socket, handle, this.outStr, this.outList, this.onRawDone);
+      if (r === W_FALLBACK) writeAll(socket, this.outStr, this.outList);
+      else if (r === W_PENDING) {
+        this.rawPending++;
+        this.writePaused = true;
+      } else if (r === W_ERROR) socket.destroy();
+      this.outStr = '';
       this.outList = null;
     }
-    this.outStr = '';
     if (socket.writableNeedDrain) this.writePaused = true;
     if (this.ending && this.queue.length === 0) this.endSocket();
+  }
+
+  abort(): void {
+    this.socket.destroy();
   }
 
   finish(res: H1Response): void {

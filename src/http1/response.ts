@@ -27,6 +27,8 @@ export interface ResponseSink {
   readonly closed: boolean;
   /** Resolves when `blocked(res)` is over (or the socket is gone). */
   waitDrain(res: H1Response): Promise<void>;
+  /** The response cannot be completed: close the connection at once. */
+  abort(res: H1Response): void;
 }
 
 const MODE_NONE = 0;
@@ -308,11 +310,8 @@ export class H1Response extends ResponseFields implements RapidResponse {
   abort(): void {
     this.keepAlive = false;
     this.finished = true;
-    this.onAbort?.();
+    this.sink.abort(this);
   }
-
-  /** Set by the connection: destroy the socket for an aborted response. */
-  onAbort: (() => void) | null = null;
 }
 
 function toBuffer(u: Uint8Array): Buffer {
