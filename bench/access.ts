@@ -43,6 +43,7 @@ const sink: ResponseSink = {
   blocked: () => false,
   closed: false,
   waitDrain: () => Promise.resolve(),
+  abort() {},
 };
 
 /** A request as the access handler sees it (only the fields it reads). */

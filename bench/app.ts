@@ -8,7 +8,7 @@
  *   GET /p/<x>/<id> "Hello, World!" as text/plain (the path the "routes" scenario asks for)
  * with Server and Date headers (the engine adds Date and Content-Length); anything else is 404.
  *
- * BENCH_ROUTES=1000 puts the same answers behind the application layer instead: createApp() with
+ * BENCH_ROUTES=1000 (or ROUTES=1000, as bench/ab.sh passes it) puts the same answers behind the application layer instead: createApp() with
  * 1,000 routes (500 static, 500 parametric), so the "routes" scenario measures what the router and
  * the app cost over the bare engine. BACKLOG sets the listen backlog (default serve()'s), and
  * REUSEPORT=1 asks for SO_REUSEPORT (where Node has it) for the multi-process runs of bench/c10k.ts;
@@ -25,7 +25,7 @@ import { serve } from '../src/server/server.js';
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';
 const backlog = process.env.BACKLOG === undefined ? undefined : Number(process.env.BACKLOG);
-const routeCount = Number(process.env.BENCH_ROUTES ?? 0);
+const routeCount = Number(process.env.BENCH_ROUTES ?? process.env.ROUTES ?? 0);
 const staticDir =
   process.env.STATIC_ROOT === undefined ? null : join(process.env.STATIC_ROOT, 'static');
 const files =

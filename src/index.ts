@@ -123,3 +123,28 @@ export {
 } from './features/metrics/index.js';
 export type { ObserveOptions } from './server/observe.js';
 export type { ResponseObserver } from './core/types.js';
+// HTTPS and HTTP/2 (docs/tls.md, docs/http2.md).
+export { TlsSetup, DEFAULT_CIPHERS, type TlsOptions, type TlsCertificate } from './server/tls.js';
+export {
+  createHttpsRedirect,
+  createHsts,
+  hstsValue,
+  httpsLocation,
+  type HstsOptions,
+  type HttpsRedirectOptions,
+} from './features/https/index.js';
+export { H2Request, H2Response, FLOOD_WINDOW_MS } from './http2/index.js';
+export { createDevCertificate, type DevCertOptions, type DevCert } from './cli/cert.js';
+// Interop handlers (docs/interop.md): PHP over FastCGI, CGI scripts, reverse proxy.
+export {
+  createFastCgiHandler,
+  type FastCgiHandler,
+  type FastCgiOptions,
+} from './features/fastcgi/index.js';
+export { createCgiHandler, type CgiHandler, type CgiOptions } from './features/cgi/index.js';
+export {
+  createProxyHandler,
+  type ProxyHandler,
+  type ProxyOptions,
+} from './features/proxy/index.js';
+export type { InteropLog } from './features/cgi-response.js';

@@ -15,6 +15,7 @@ const sink: ResponseSink = {
   blocked: () => false,
   closed: false,
   waitDrain: () => Promise.resolve(),
+  abort() {},
 };
 
 const PAYLOAD = { message: 'Hello, World!' };

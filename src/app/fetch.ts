@@ -339,7 +339,7 @@ function closeSourceOf(req: RapidRequest): CloseSource | AbortSignal | null {
  * AbortSignal follows Node's http server, for which a FIN aborts the request, since a handler
  * waiting on the signal writes nothing that would reveal a vanished client.
  */
-function onClientGone(req: RapidRequest, fn: () => void, halfClose: boolean): () => void {
+export function onClientGone(req: RapidRequest, fn: () => void, halfClose: boolean): () => void {
   const src = closeSourceOf(req);
   if (src === null) return noop;
   let called = false;

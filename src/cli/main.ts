@@ -29,6 +29,7 @@ import { factories } from '../config/features.js';
 import type { Config } from '../config/schema.js';
 import { createStaticHandler } from '../features/static/index.js';
 import { serve, type RapidServer } from '../server/server.js';
+import { certCommand } from './cert.js';
 import { reloadCommand, serveWithWorkers } from './workers.js';
 
 const USAGE = `Usage: rapid [root] [options]
@@ -41,6 +42,8 @@ Serve the files under <root> (default: the bundled example site), or run a confi
 Options:
   -p, --port <n>       TCP port, 0 for any free port (default 8080)
       --host <h>       address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)
+      --cert <f>       serve HTTPS (and HTTP/2) with this PEM certificate ...
+      --key <f>        ... and this PEM key (SIGHUP reloads both)
   -c, --config <file>  run this config file; SIGHUP re-reads it, SIGUSR1 reopens its logs
   -w, --workers <auto|n>  serve from n worker processes (auto: one per CPU); with
                        --config it overrides the file's workers setting
@@ -50,6 +53,8 @@ Options:
 
 Commands:
   check <file>         validate a config file without starting: prints OK or the problems
+  cert <names...> [--out dir] [--days n]
+                       write a self-signed development certificate (see docs/tls.md)
   reload [--pid-file <f>]
                        rolling restart of a server started with --workers and --pid-file
                        (default ./rapid.pid): new workers take over one by one without
@@ -101,6 +106,8 @@ interface Settings {
   host: string;
   workers?: 'auto' | number;
   pidFile?: string;
+  cert?: string;
+  key?: string;
 }
 
 type Command =
@@ -124,6 +131,8 @@ function parse(argv: string[]): Command {
         config: { type: 'string', short: 'c' },
         workers: { type: 'string', short: 'w' },
         'pid-file': { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -194,7 +203,12 @@ function parse(argv: string[]): Command {
     throw new UsageError(`root directory not found: ${root}`, 1);
   }
   if (!isDir) throw new UsageError(`root is not a directory: ${root}`, 1);
-  return { kind: 'serve', settings: { root, port, host, workers, pidFile } };
+  if ((values.cert === undefined) !== (values.key === undefined))
+    throw new UsageError('--cert and --key go together', 2);
+  return {
+    kind: 'serve',
+    settings: { root, port, host, workers, pidFile, cert: values.cert, key: values.key },
+  };
 }
 
 /** The URLs a client can use: every local address when bound to a wildcard. */
@@ -262,17 +276,33 @@ async function serveDirectory(settings: Settings): Promise<void> {
   const files = createStaticHandler({ root, notFound: '404.html' });
   let server: RapidServer;
   try {
-    server = await serve({ port, host, handler: files });
+    const { cert, key } = settings;
+    const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
+    server = await serve({ port, host, handler: files, tls });
   } catch (err) {
     files.close();
     const msg = listenMessage(err, host, port);
     if (msg !== null) throw new UsageError(msg, 1);
+    if ((err as { code?: string }).code?.startsWith('RAPID_ERR_TLS_') === true)
+      throw new UsageError((err as Error).message, 1);
     throw err;
   }
   console.log(`rapid ${version()} serving ${root}`);
-  for (const u of urls(host, server.port)) console.log(`  listening on ${u}`);
-  // Nothing to re-read, but SIGHUP must not kill a server started from a terminal.
-  process.on('SIGHUP', () => console.log('rapid: SIGHUP ignored (no config file to reload)'));
+  for (const u of urls(host, server.port))
+    console.log(`  listening on ${server.secure ? u.replace('http:', 'https:') : u}`);
+  if (server.secure) {
+    process.on('SIGHUP', () => {
+      try {
+        server.reloadCertificates();
+        console.log('rapid: SIGHUP, certificates reloaded');
+      } catch (err) {
+        console.error(`rapid: SIGHUP, certificates not reloaded: ${(err as Error).message}`);
+      }
+    });
+  } else {
+    // Nothing to re-read, but SIGHUP must not kill a server started from a terminal.
+    process.on('SIGHUP', () => console.log('rapid: SIGHUP ignored (no config file to reload)'));
+  }
   onStop(async () => {
     await server.close();
     files.close();
@@ -457,6 +487,7 @@ async function serveWorkers(settings: Settings): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'cert') return certCommand(argv.slice(1));
   // This process can run workers (src/cluster): a config's workers setting is honoured.
   factories.workers = true;
   const command = parse(argv);

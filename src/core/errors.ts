@@ -285,6 +285,54 @@ export const E = Object.freeze({
 
   // Interop handlers (src/features/fastcgi, src/features/cgi, src/features/proxy): upstream failures
   // are answered 502/504.
+  FCGI_INVALID_OPTION: spec('FCGI_INVALID_OPTION', 500, 'Invalid FastCGI handler option'),
+  FCGI_NOT_FOUND: spec('FCGI_NOT_FOUND', 404, 'Not Found'),
+  FCGI_UNAVAILABLE: spec('FCGI_UNAVAILABLE', 502, 'The FastCGI server could not be reached'),
+  FCGI_CONNECT_TIMEOUT: spec(
+    'FCGI_CONNECT_TIMEOUT',
+    504,
+    'The FastCGI server did not accept the connection in time',
+  ),
+  FCGI_TIMEOUT: spec('FCGI_TIMEOUT', 504, 'The FastCGI server did not answer in time'),
+  FCGI_PROTOCOL_ERROR: spec('FCGI_PROTOCOL_ERROR', 502, 'Malformed FastCGI record from the server'),
+  FCGI_CONNECTION_LOST: spec(
+    'FCGI_CONNECTION_LOST',
+    502,
+    'The FastCGI server closed the connection before the response was complete',
+  ),
+  FCGI_REJECTED: spec(
+    'FCGI_REJECTED',
+    502,
+    'The FastCGI server refused the request (overloaded, unknown role or no multiplexing)',
+  ),
+  FCGI_BAD_RESPONSE: spec(
+    'FCGI_BAD_RESPONSE',
+    502,
+    'The FastCGI application sent a malformed or oversized CGI header block',
+  ),
+  CGI_INVALID_OPTION: spec('CGI_INVALID_OPTION', 500, 'Invalid CGI handler option'),
+  CGI_NOT_FOUND: spec('CGI_NOT_FOUND', 404, 'Not Found'),
+  CGI_SPAWN_FAILED: spec('CGI_SPAWN_FAILED', 502, 'The CGI script could not be started'),
+  CGI_TIMEOUT: spec('CGI_TIMEOUT', 504, 'The CGI script did not answer in time'),
+  CGI_BAD_RESPONSE: spec(
+    'CGI_BAD_RESPONSE',
+    502,
+    'The CGI script sent a malformed or oversized header block',
+  ),
+  CGI_NO_RESPONSE: spec('CGI_NO_RESPONSE', 502, 'The CGI script exited without a response'),
+  PROXY_INVALID_OPTION: spec('PROXY_INVALID_OPTION', 500, 'Invalid proxy handler option'),
+  PROXY_UNAVAILABLE: spec('PROXY_UNAVAILABLE', 502, 'The upstream server could not be reached'),
+  PROXY_CONNECT_TIMEOUT: spec(
+    'PROXY_CONNECT_TIMEOUT',
+    504,
+    'The upstream server did not accept the connection in time',
+  ),
+  PROXY_TIMEOUT: spec('PROXY_TIMEOUT', 504, 'The upstream server did not answer in time'),
+  PROXY_BAD_RESPONSE: spec(
+    'PROXY_BAD_RESPONSE',
+    502,
+    'The upstream server sent an invalid response or closed the connection',
+  ),
 
   // Workers, logging and metrics (src/cluster, src/features/log, src/features/metrics).
   CLUSTER_INVALID_OPTION: spec('CLUSTER_INVALID_OPTION', 500, 'Invalid workers option'),
@@ -309,6 +357,37 @@ export const E = Object.freeze({
   METRICS_FORBIDDEN: spec('METRICS_FORBIDDEN', 403, 'Forbidden'),
 
   // TLS and HTTP/2 (src/server/tls.ts, src/http2).
+  TLS_CERT_READ_FAILED: spec(
+    'TLS_CERT_READ_FAILED',
+    500,
+    'Could not read a TLS certificate or key file',
+  ),
+  TLS_INVALID_CERT: spec(
+    'TLS_INVALID_CERT',
+    500,
+    'Invalid TLS certificate, key or passphrase (or the key does not match the certificate)',
+  ),
+  TLS_INVALID_OPTION: spec('TLS_INVALID_OPTION', 500, 'Invalid TLS option'),
+  TLS_CERT_TOOL_FAILED: spec(
+    'TLS_CERT_TOOL_FAILED',
+    500,
+    'Could not create a development certificate (openssl)',
+  ),
+  TLS_REDIRECT_NO_HOST: spec(
+    'TLS_REDIRECT_NO_HOST',
+    400,
+    'A redirect to HTTPS needs a Host header',
+  ),
+  HTTP2_ABUSE: spec(
+    'HTTP2_ABUSE',
+    400,
+    'HTTP/2 session closed with ENHANCE_YOUR_CALM (stream reset, PING or SETTINGS flood)',
+  ),
+  HTTP2_BODY_LENGTH_MISMATCH: spec(
+    'HTTP2_BODY_LENGTH_MISMATCH',
+    400,
+    'HTTP/2 request body length differs from its content-length',
+  ),
 
   // Server lifecycle (src/server, src/net).
   SERVER_NOT_LISTENING: spec('SERVER_NOT_LISTENING', 500, 'The server is not listening'),

@@ -5,7 +5,7 @@
  */
 import { isFieldValue, isToken } from '../util/ascii.js';
 import { E, RapidError } from './errors.js';
-import type { HeaderValue } from './types.js';
+import type { HeadHook, HeaderValue, RapidResponse } from './types.js';
 
 /**
  * Names already checked, mapped to their lowercase key. Handlers set the same few names on every
@@ -95,5 +95,69 @@ export class HeaderList {
     this.keys.length = 0;
     this.names.length = 0;
     this.values.length = 0;
+  }
+}
+
+/**
+ * The status and header half of RapidResponse, shared by the protocols' responses (H1Response,
+ * H2Response): they add the body and how the head is written.
+ */
+export class ResponseFields {
+  statusCode = 200;
+  headersSent = false;
+  protected headers: HeaderList | null = null;
+  /** onHead() hooks, run once by the protocol's head(); null (the common case) costs one check. */
+  protected headHooks: HeadHook[] | null = null;
+
+  onHead(hook: HeadHook): this {
+    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
+    (this.headHooks ??= []).push(hook);
+    return this;
+  }
+
+  /** Runs the onHead hooks over a prepared header block ("" for none); the status is kept. */
+  protected runHeadHooks(block: string): string {
+    const hooks = this.headHooks as HeadHook[];
+    // Cleared first: a hook that throws is not run again for the error page that follows.
+    this.headHooks = null;
+    const code = this.statusCode;
+    const self = this as unknown as RapidResponse;
+    for (let i = 0; i < hooks.length; i++) block = (hooks[i] as HeadHook)(self, block);
+    this.statusCode = code;
+    return block;
+  }
+
+  status(code: number): this {
+    if (!Number.isInteger(code) || code < 100 || code > 999) {
+      throw new RapidError(E.INVALID_STATUS, String(code));
+    }
+    this.statusCode = code;
+    return this;
+  }
+
+  setHeader(name: string, value: HeaderValue): this {
+    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
+    (this.headers ??= new HeaderList()).set(name, value);
+    return this;
+  }
+
+  appendHeader(name: string, value: HeaderValue): this {
+    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
+    (this.headers ??= new HeaderList()).append(name, value);
+    return this;
+  }
+
+  getHeader(name: string): string | undefined {
+    return this.headers === null ? undefined : this.headers.get(name);
+  }
+
+  hasHeader(name: string): boolean {
+    return this.headers !== null && this.headers.has(name);
+  }
+
+  removeHeader(name: string): this {
+    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
+    if (this.headers !== null) this.headers.remove(name);
+    return this;
   }
 }

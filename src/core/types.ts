@@ -112,7 +112,7 @@ export type Handler = (req: RapidRequest, res: RapidResponse) => void | Promise<
 /** Called when a request asks to switch protocols (Upgrade) or is a CONNECT. */
 export type UpgradeHandler = (req: RapidRequest, socket: Socket, head: Buffer) => void;
 
-/** Limits of the HTTP/1.1 engine; every one configurable, defaults in DEFAULT_LIMITS. */
+/** Limits of the HTTP/1.1 and HTTP/2 engines; every one configurable, defaults in DEFAULT_LIMITS. */
 export interface Limits {
   /** Longest request line in bytes (414 past it). */
   maxRequestLineBytes: number;
@@ -138,6 +138,15 @@ export interface Limits {
   responseTimeout: number;
   /** Time in ms close() waits for in-flight requests before destroying connections. */
   closeTimeout: number;
+  /** HTTP/2: streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  http2MaxConcurrentStreams: number;
+  /** HTTP/2: streams a client may reset (or abandon) per 10 s before its session gets GOAWAY
+   * ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487). */
+  http2MaxResets: number;
+  /** HTTP/2: PING frames a client may send per 10 s (PING flood). */
+  http2MaxPings: number;
+  /** HTTP/2: SETTINGS frames a client may send per 10 s (SETTINGS flood). */
+  http2MaxSettings: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -155,6 +164,10 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   bodyTimeout: 60_000,
   responseTimeout: 120_000,
   closeTimeout: 10_000,
+  http2MaxConcurrentStreams: 100,
+  http2MaxResets: 200,
+  http2MaxPings: 100,
+  http2MaxSettings: 100,
 });
 
 /**

@@ -22,8 +22,21 @@ import type {
   Limits,
   RapidRequest,
   ResponseObserver,
+  RapidResponse,
   UpgradeHandler,
 } from '../core/types.js';
+import {
+  directWrite,
+  inReadBuffer,
+  rawHandle,
+  restoreStreamReads,
+  startUserBufferReads,
+  writeAll,
+  W_ERROR,
+  W_FALLBACK,
+  W_PENDING,
+  type RawHandle,
+} from '../net/fastio.js';
 import type { TrackedConnection } from '../net/registry.js';
 import { clock } from '../util/clock.js';
 import { EV_BODY_DONE, EV_HEAD, EV_NEED_MORE, MessageParser } from './parser.js';
@@ -100,6 +113,20 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
   private drainWaiters: DrainWaiter[] | null = null;
   /** opts.onResponse; cleared once the socket closed and the rest of the queue was reported. */
   private observer: ResponseObserver | null;
+  /** The libuv handle for direct writes (src/net/fastio.ts), or null: socket.write(). */
+  private readonly handle: RawHandle | null;
+  /** True when responses are written to the libuv handle directly (src/net/fastio.ts). */
+  get directWrites(): boolean {
+    return this.handle !== null;
+  }
+  /** Reads land in the shared read buffer instead of 'data' events (src/net/fastio.ts). */
+  readonly userBufferReads: boolean;
+  /** Direct writes libuv is still finishing (the kernel buffer was full). */
+  private rawPending = 0;
+  private readonly onRawDone = (): void => {
+    this.rawPending--;
+    if (this.rawPending === 0 && !this.socket.writableNeedDrain) this.onDrain();
+  };
 
   constructor(socket: Socket, opts: H1Options, owner: ConnectionOwner) {
     this.socket = socket;
@@ -110,12 +137,17 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
     this.observer = opts.onResponse ?? null;
+    this.handle = rawHandle(socket);
     this.parser.onBody = (chunk) => {
       if (this.timerKind === T_BODY) this.deadline = clock.now + this.limits.bodyTimeout;
       const req = this.current;
-      if (req !== null) req.push(chunk);
+      // A view of the shared read buffer is only valid during this read: keep a copy.
+      if (req !== null) req.push(inReadBuffer(chunk) ? Buffer.from(chunk) : chunk);
     };
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const h = this.handle;
+    this.userBufferReads =
+      h !== null && startUserBufferReads(socket, h, (n, buf) => this.onData(buf.subarray(0, n)));
+    if (!this.userBufferReads) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {
@@ -141,8 +173,10 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     this.processing = true;
     while (off < buf.length) {
       if (this.bodyPaused || this.pipelinePaused || this.writePaused) {
-        this.pendingInput = buf;
-        this.pendingOff = off;
+        // Held until reading resumes: a view of the shared read buffer must become a copy.
+        const own = inReadBuffer(buf);
+        this.pendingInput = own ? Buffer.from(buf.subarray(off)) : buf;
+        this.pendingOff = own ? 0 : off;
         this.socket.pause();
         break;
       }
@@ -173,7 +207,8 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     }
     const req = new H1Request(p, this, this.remoteAddress, this.remotePort, this.opts.secure);
     if (p.upgrade && this.opts.onUpgrade !== null && this.queue.length === 0) {
-      this.upgrade(req, buf.subarray(off));
+      const head = buf.subarray(off);
+      this.upgrade(req, inReadBuffer(head) ? Buffer.from(head) : head);
       return false;
     }
     const max = this.limits.maxRequestsPerConnection;
@@ -187,7 +222,6 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
       res.startMs = performance.now();
       res.seq = this.requests;
     }
-    res.onAbort = () => this.socket.destroy();
     this.queue.push(res);
     if (p.hasBody) {
       this.current = req;
@@ -203,30 +237,13 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
   }
 
   private dispatch(req: H1Request, res: H1Response): void {
-    let r: void | Promise<void>;
-    try {
-      r = this.opts.handler(req, res);
-    } catch (err) {
-      this.handlerFailed(res, err);
-      return;
-    }
-    if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
-      (r as Promise<void>).then(undefined, (err: unknown) => this.handlerFailed(res, err));
-    }
+    runHandler(this.opts.handler, req, res, this);
   }
 
-  private handlerFailed(res: H1Response, err: unknown): void {
+  /** The handler threw or rejected (see runHandler). */
+  handlerFailed(res: H1Response, err: unknown): void {
     this.opts.onError(err, res.req);
-    if (this.closed) return;
-    if (!res.headersSent && !res.finished) {
-      const status = errorStatus(err);
-      const exposed =
-        status < 500 && err instanceof Error && (err as { expose?: boolean }).expose !== false;
-      res.sendError(status, exposed ? (err as Error).message : statusText(status));
-    } else if (!res.done) {
-      // Mid-body: the only honest signal left is to cut the connection.
-      res.abort();
-    }
+    if (!this.closed) answerFailure(res, err);
   }
 
   private onBodyDone(): void {
@@ -234,7 +251,10 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     const res = this.currentRes;
     this.current = null;
     this.currentRes = null;
-    if (req !== null) req.end();
+    if (req !== null) {
+      req.trailers = this.parser.trailers;
+      req.end();
+    }
     if (res !== null && !res.done && !res.keepAlive) this.stopParsing = true;
     // The one deadline slot goes back from the body to the response at the front of the queue,
     // which may be an earlier request than this one (pipelining), or to idle. Leaving the body
@@ -284,6 +304,7 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     socket.removeAllListeners('end');
     socket.removeAllListeners('close');
     socket.removeAllListeners('error');
+    restoreStreamReads(socket);
     (this.opts.onUpgrade as UpgradeHandler)(req, socket, head);
   }
 
@@ -337,7 +358,7 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
    * a streamed response behind a slow one must wait rather than pull its whole source in.
    */
   blocked(res: H1Response): boolean {
-    return res !== this.queue[0] || this.socket.writableNeedDrain;
+    return res !== this.queue[0] || this.socket.writableNeedDrain || this.rawPending > 0;
   }
 
   write(res: H1Response, piece: string | Buffer): void {
@@ -377,24 +398,28 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
       return;
     }
     const socket = this.socket;
-    const list = this.outList;
-    if (list === null) {
-      // Nothing to write is no reason to skip the end below: a closing response whose last
-      // bytes left on an earlier turn still has to end the socket (close-delimited bodies).
-      if (this.outStr !== '') socket.write(this.outStr, 'latin1');
-    } else {
-      if (this.outStr !== '') list.push(this.outStr);
-      socket.cork();
-      for (const p of list) {
-        if (typeof p === 'string') socket.write(p, 'latin1');
-        else socket.write(p);
-      }
-      socket.uncork();
+    // Nothing to write is no reason to skip the end below: a closing response whose last bytes
+    // left on an earlier turn still has to end the socket (close-delimited bodies).
+    if (this.outStr !== '' || this.outList !== null) {
+      const handle = this.handle;
+      const r =
+        handle === null || this.rawPending > 0
+          ? W_FALLBACK
+          : directWrite(socket, handle, this.outStr, this.outList, this.onRawDone);
+      if (r === W_FALLBACK) writeAll(socket, this.outStr, this.outList);
+      else if (r === W_PENDING) {
+        this.rawPending++;
+        this.writePaused = true;
+      } else if (r === W_ERROR) socket.destroy();
+      this.outStr = '';
       this.outList = null;
     }
-    this.outStr = '';
     if (socket.writableNeedDrain) this.writePaused = true;
     if (this.ending && this.queue.length === 0) this.endSocket();
+  }
+
+  abort(): void {
+    this.socket.destroy();
   }
 
   finish(res: H1Response): void {
@@ -628,8 +653,54 @@ function flushTick(conn: H1Connection): void {
   conn.flush();
 }
 
+/** What a response must offer to answer for a failed handler (H1Response, H2Response). */
+export interface FailableResponse {
+  readonly headersSent: boolean;
+  readonly finished: boolean;
+  readonly done: boolean;
+  sendError(status: number, message: string): void;
+  abort(): void;
+}
+
+/**
+ * Call a handler; a throw or a rejection goes to `owner.handlerFailed` (no closure is made for a
+ * handler that answers synchronously).
+ */
+export function runHandler<Q extends RapidRequest, R extends RapidResponse>(
+  handler: Handler,
+  req: Q,
+  res: R,
+  owner: { handlerFailed(res: R, err: unknown): void },
+): void {
+  let r: void | Promise<void>;
+  try {
+    r = handler(req, res);
+  } catch (err) {
+    owner.handlerFailed(res, err);
+    return;
+  }
+  if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
+    (r as Promise<void>).then(undefined, (err: unknown) => owner.handlerFailed(res, err));
+  }
+}
+
+/**
+ * Answer for a failed handler: its error's 4xx with the message (unless expose is false), else a
+ * 500 without details; mid-body the only honest signal left is to cut the stream/connection.
+ */
+export function answerFailure(res: FailableResponse, err: unknown): void {
+  if (!res.headersSent && !res.finished) {
+    const status = errorStatus(err);
+    const exposed =
+      status < 500 && err instanceof Error && (err as { expose?: boolean }).expose !== false;
+    res.sendError(status, exposed ? (err as Error).message : statusText(status));
+  } else if (!res.done) {
+    res.abort();
+  }
+}
+
 /** The status for a failed handler: a catalog/HTTP error's own 4xx/5xx status, else 500. */
-function errorStatus(err: unknown): number {
+export function errorStatus(err: unknown): number {
   if (typeof err === 'object' && err !== null) {
     const s =
       (err as { statusCode?: unknown; status?: unknown }).statusCode ??

@@ -133,6 +133,39 @@ for (const name of [
   HEADER_NAMES.set(name.toUpperCase(), lower);
 }
 
+/**
+ * The same names by length, as lowercase bytes: a well-known name is recognised from the buffer
+ * (case-insensitively) without decoding it or hashing a new string.
+ */
+const NAMES_BY_LENGTH: { bytes: Uint8Array; name: string }[][] = [];
+for (const name of new Set(HEADER_NAMES.values())) {
+  // `b | 0x20` below folds case only for letters; names with other bytes than a-z, 0-9 and "-"
+  // (none today) are left to the Map.
+  if (!/^[a-z0-9-]+$/.test(name)) continue;
+  (NAMES_BY_LENGTH[name.length] ??= []).push({ bytes: Buffer.from(name, 'latin1'), name });
+}
+
+/** The interned lowercase name of the token buf[start, end) (already checked to be a token). */
+function internName(buf: Buffer, start: number, end: number): string {
+  const candidates = NAMES_BY_LENGTH[end - start];
+  if (candidates !== undefined) {
+    next: for (let c = 0; c < candidates.length; c++) {
+      const cand = candidates[c]!;
+      const bytes = cand.bytes;
+      // Token bytes only: `| 0x20` maps A-Z to a-z and leaves digits and "-" as they are (the
+      // other bytes it could fold into those, 0x0D and 0x10-0x19, are not token characters).
+      for (let k = 0; k < bytes.length; k++) {
+        if ((buf[start + k]! | 0x20) !== bytes[k]) continue next;
+      }
+      return cand.name;
+    }
+  }
+  return lowerName(buf.latin1Slice(start, end));
+}
+
+/** Most requests have no trailers: they all share this empty array. */
+const NO_TRAILERS = Object.freeze([]) as unknown as string[];
+
 function lowerName(raw: string): string {
   return HEADER_NAMES.get(raw) ?? raw.toLowerCase();
 }
@@ -175,7 +208,8 @@ export class MessageParser {
   expectContinue = false;
   /** An Expect value other than 100-continue (answer 417). */
   expectUnsupported = false;
-  trailers: string[] = [];
+  /** Trailer fields of a chunked body (NO_TRAILERS, shared and frozen, until one arrives). */
+  trailers: string[] = NO_TRAILERS;
   /** Body bytes received so far for the current request. */
   bodyReceived = 0;
   /** True while a request has started but not completed (for EOF handling). */
@@ -375,7 +409,7 @@ export class MessageParser {
 
   private resetMessage(): void {
     this.rawHeaders = [];
-    this.trailers = [];
+    this.trailers = NO_TRAILERS;
     this.host = '';
     this.contentLength = 0;
     this.chunked = false;
@@ -541,10 +575,11 @@ export class MessageParser {
     for (let j = vs; j < ve; j++) {
       if (FIELD_VALUE[buf[j]!] !== 1) return E.HTTP1_INVALID_HEADER_VALUE;
     }
-    if (++this.headerCount > this.limits.maxHeaderCount) return E.HTTP1_TOO_MANY_HEADERS;
-    const name = lowerName(buf.latin1Slice(start, i));
     const value = ve > vs ? buf.latin1Slice(vs, ve) : '';
+    if (++this.headerCount > this.limits.maxHeaderCount) return E.HTTP1_TOO_MANY_HEADERS;
+    const name = internName(buf, start, i);
     if (trailer) {
+      if (this.trailers === NO_TRAILERS) this.trailers = [];
       this.trailers.push(name, value);
       return null;
     }

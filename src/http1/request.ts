@@ -117,30 +117,11 @@ export class H1Request implements RapidRequest {
   }
 
   header(name: string): string | undefined {
-    const raw = this.rawHeaders;
-    let out: string | undefined;
-    for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i] === name) {
-        const v = raw[i + 1] as string;
-        out = out === undefined ? v : `${out}${name === 'cookie' ? '; ' : ', '}${v}`;
-      }
-    }
-    return out;
+    return headerOf(this.rawHeaders, name);
   }
 
   get headers(): Readonly<Record<string, string>> {
-    if (this._headers === undefined) {
-      const h: Record<string, string> = Object.create(null) as Record<string, string>;
-      const raw = this.rawHeaders;
-      for (let i = 0; i < raw.length; i += 2) {
-        const k = raw[i] as string;
-        const v = raw[i + 1] as string;
-        const prev = h[k];
-        h[k] = prev === undefined ? v : `${prev}${k === 'cookie' ? '; ' : ', '}${v}`;
-      }
-      this._headers = h;
-    }
-    return this._headers;
+    return (this._headers ??= headersObject(this.rawHeaders));
   }
 
   // ---- body: called by the connection ----
@@ -238,12 +219,7 @@ export class H1Request implements RapidRequest {
   }
 
   async json<T = unknown>(): Promise<T> {
-    const text = await this.text();
-    try {
-      return JSON.parse(text) as T;
-    } catch (err) {
-      throw new RapidError(E.INVALID_JSON_BODY, (err as Error).message, { cause: err });
-    }
+    return parseJsonBody<T>(await this.text());
   }
 
   stream(): Readable {
@@ -269,5 +245,38 @@ export class H1Request implements RapidRequest {
 
   [Symbol.asyncIterator](): AsyncIterator<Buffer> {
     return this.stream()[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+}
+
+/** One field from flat [name, value, ...] lowercase headers; repeats joined ("; " for cookie). */
+export function headerOf(raw: readonly string[], name: string): string | undefined {
+  let out: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i] === name) {
+      const v = raw[i + 1] as string;
+      out = out === undefined ? v : `${out}${name === 'cookie' ? '; ' : ', '}${v}`;
+    }
+  }
+  return out;
+}
+
+/** Flat lowercase headers as an object, repeats joined as headerOf() joins them. */
+export function headersObject(raw: readonly string[]): Record<string, string> {
+  const h: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i] as string;
+    const v = raw[i + 1] as string;
+    const prev = h[k];
+    h[k] = prev === undefined ? v : `${prev}${k === 'cookie' ? '; ' : ', '}${v}`;
+  }
+  return h;
+}
+
+/** A request body as JSON; RAPID_ERR_INVALID_JSON_BODY (400) when malformed. */
+export function parseJsonBody<T>(text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new RapidError(E.INVALID_JSON_BODY, (err as Error).message, { cause: err });
   }
 }

@@ -8,9 +8,9 @@
  */
 import type { Readable } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
-import { HeaderList } from '../core/headers.js';
+import { ResponseFields } from '../core/headers.js';
 import { statusHasNoBody } from '../core/status.js';
-import type { HeadHook, HeaderValue, PreparedResponse, RapidResponse } from '../core/types.js';
+import type { PreparedResponse, RapidResponse } from '../core/types.js';
 import { dateHeaderLine } from '../util/date.js';
 import type { H1Request } from './request.js';
 import { CHUNKED_END, chunkHeader, statusLine } from './serializer.js';
@@ -27,6 +27,8 @@ export interface ResponseSink {
   readonly closed: boolean;
   /** Resolves when `blocked(res)` is over (or the socket is gone). */
   waitDrain(res: H1Response): Promise<void>;
+  /** The response cannot be completed: close the connection at once. */
+  abort(res: H1Response): void;
 }
 
 const MODE_NONE = 0;
@@ -40,9 +42,7 @@ const STREAM_BUFFER_BYTES = 16 * 1024;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-export class H1Response implements RapidResponse {
-  statusCode = 200;
-  headersSent = false;
+export class H1Response extends ResponseFields implements RapidResponse {
   finished = false;
   /** Decided by the connection; a handler may turn it off with `Connection: close`. */
   keepAlive: boolean;
@@ -63,55 +63,19 @@ export class H1Response implements RapidResponse {
   private readonly sink: ResponseSink;
   private readonly isHead: boolean;
   private readonly http10: boolean;
-  private headers: HeaderList | null = null;
   private mode = MODE_NONE;
   private buffered: (string | Buffer)[] | null = null;
   private bufferedBytes = 0;
   /** MODE_FIXED: body bytes still owed to the Content-Length the handler set. */
   private fixedLeft = 0;
-  /** onHead() hooks, run once by head(); null (the common case) costs one check. */
-  private headHooks: HeadHook[] | null = null;
 
   constructor(sink: ResponseSink, req: H1Request | null, keepAlive: boolean) {
+    super();
     this.sink = sink;
     this.req = req;
     this.keepAlive = keepAlive;
     this.isHead = req !== null && req.method === 'HEAD';
     this.http10 = req !== null && req.httpVersion === '1.0';
-  }
-
-  status(code: number): this {
-    if (!Number.isInteger(code) || code < 100 || code > 999) {
-      throw new RapidError(E.INVALID_STATUS, String(code));
-    }
-    this.statusCode = code;
-    return this;
-  }
-
-  setHeader(name: string, value: HeaderValue): this {
-    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
-    (this.headers ??= new HeaderList()).set(name, value);
-    return this;
-  }
-
-  appendHeader(name: string, value: HeaderValue): this {
-    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
-    (this.headers ??= new HeaderList()).append(name, value);
-    return this;
-  }
-
-  getHeader(name: string): string | undefined {
-    return this.headers === null ? undefined : this.headers.get(name);
-  }
-
-  hasHeader(name: string): boolean {
-    return this.headers !== null && this.headers.has(name);
-  }
-
-  removeHeader(name: string): this {
-    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
-    if (this.headers !== null) this.headers.remove(name);
-    return this;
   }
 
   /**
@@ -153,22 +117,6 @@ export class H1Response implements RapidResponse {
     this.headersSent = true;
     this.headBytes = h.length + 2;
     return `${h}\r\n`;
-  }
-
-  onHead(hook: HeadHook): this {
-    if (this.headersSent) throw new RapidError(E.HEADERS_ALREADY_SENT);
-    (this.headHooks ??= []).push(hook);
-    return this;
-  }
-
-  private runHeadHooks(block: string): string {
-    const hooks = this.headHooks as HeadHook[];
-    // Cleared first: a hook that throws is not run again for the error page that follows.
-    this.headHooks = null;
-    const code = this.statusCode;
-    for (let i = 0; i < hooks.length; i++) block = (hooks[i] as HeadHook)(this, block);
-    this.statusCode = code;
-    return block;
   }
 
   private claimFinish(): void {
@@ -362,11 +310,8 @@ export class H1Response implements RapidResponse {
   abort(): void {
     this.keepAlive = false;
     this.finished = true;
-    this.onAbort?.();
+    this.sink.abort(this);
   }
-
-  /** Set by the connection: destroy the socket for an aborted response. */
-  onAbort: (() => void) | null = null;
 }
 
 function toBuffer(u: Uint8Array): Buffer {

@@ -21,12 +21,20 @@ export function hasReusePort(version = process.versions.node): boolean {
   return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
 
-export function listen(
+/**
+ * Listen; `create` makes a server other than a plain net.Server (tls.Server: `onSocket` is then
+ * called with each socket whose handshake is done).
+ */
+export function listen<S extends net.Server = net.Server>(
   opts: ListenOptions,
   onSocket: (socket: net.Socket) => void,
-): Promise<net.Server> {
+  create?: (onSocket: (socket: net.Socket) => void) => S,
+): Promise<S> {
   // allowHalfOpen: a client that half-closes after its request still gets the response.
-  const server = net.createServer({ noDelay: true, allowHalfOpen: true }, onSocket);
+  const server =
+    create !== undefined
+      ? create(onSocket)
+      : (net.createServer({ noDelay: true, allowHalfOpen: true }, onSocket) as S);
   const listenOpts: net.ListenOptions & { reusePort?: boolean } = {
     backlog: opts.backlog ?? 2048,
   };

@@ -5,6 +5,7 @@
  *   await server.close(); // graceful: in-flight requests finish, idle connections close now
  */
 import type net from 'node:net';
+import type tls from 'node:tls';
 import { E, RapidError } from '../core/errors.js';
 import {
   DEFAULT_LIMITS,
@@ -15,10 +16,17 @@ import {
   type UpgradeHandler,
 } from '../core/types.js';
 import { fetchHandler, type FetchFunction } from '../app/fetch.js';
+import {
+  withHttpsPolicy,
+  type HstsOptions,
+  type HttpsRedirectOptions,
+} from '../features/https/index.js';
 import { H1Connection, type H1Options } from '../http1/connection.js';
+import { H2Engine, sniffPreface } from '../http2/index.js';
 import { listen } from '../net/listener.js';
-import { ConnectionRegistry } from '../net/registry.js';
+import { ConnectionRegistry, type TrackedConnection } from '../net/registry.js';
 import { observe, type Observability, type ObserveOptions } from './observe.js';
+import { TlsSetup, type TlsOptions } from './tls.js';
 
 export interface ServeOptions extends ObserveOptions {
   /** The native handler: (req, res) => void | Promise<void>. Give this or `fetch`. */
@@ -42,6 +50,16 @@ export interface ServeOptions extends ObserveOptions {
   onError?: (err: unknown, req: RapidRequest | null) => void;
   /** Told about every finished response (see ResponseObserver); runs before the access log. */
   onResponse?: ResponseObserver;
+  /** Serve HTTPS: certificates, SNI, versions, ciphers (docs/tls.md). */
+  tls?: TlsOptions;
+  /** Offer HTTP/2 by ALPN on TLS (default true with tls; docs/http2.md). */
+  http2?: boolean;
+  /** Accept HTTP/2 with prior knowledge on this cleartext listener (default false). */
+  h2c?: boolean;
+  /** Answer cleartext requests with a redirect to HTTPS (301 GET/HEAD, 308 others). */
+  redirectToHttps?: boolean | HttpsRedirectOptions;
+  /** Strict-Transport-Security on HTTPS responses. */
+  hsts?: HstsOptions;
 }
 
 function defaultOnError(err: unknown, req: RapidRequest | null): void {
@@ -71,8 +89,10 @@ export function resolveLimits(partial: Partial<Limits> | undefined): Limits {
 
 export class RapidServer {
   readonly netServer: net.Server;
-  private readonly registry: ConnectionRegistry<H1Connection>;
+  private readonly registry: ConnectionRegistry<TrackedConnection>;
   private readonly limits: Limits;
+  /** The certificates of a TLS listener (null for cleartext). */
+  private readonly tlsSetup: TlsSetup | null;
   private closing: Promise<void> | null = null;
   /**
    * Sockets handed to onUpgrade and still open. They are the hook's, but net.Server.close()
@@ -84,10 +104,30 @@ export class RapidServer {
   /** The engine options new connections are made with (set by serve()). */
   h1: H1Options | null = null;
 
-  constructor(netServer: net.Server, registry: ConnectionRegistry<H1Connection>, limits: Limits) {
+  constructor(
+    netServer: net.Server,
+    registry: ConnectionRegistry<TrackedConnection>,
+    limits: Limits,
+    tlsSetup: TlsSetup | null = null,
+  ) {
     this.netServer = netServer;
     this.registry = registry;
     this.limits = limits;
+    this.tlsSetup = tlsSetup;
+  }
+
+  /** True for a TLS listener. */
+  get secure(): boolean {
+    return this.tlsSetup !== null;
+  }
+
+  /**
+   * Re-read every certificate and key from its files (the CLI calls this on SIGHUP). New
+   * handshakes get them; open connections are kept. A broken file throws and changes nothing.
+   */
+  reloadCertificates(): void {
+    if (this.tlsSetup === null) throw new RapidError(E.TLS_INVALID_OPTION, 'not a TLS server');
+    this.tlsSetup.reload();
   }
 
   /** The bound port (0 for a Unix socket). */
@@ -122,6 +162,7 @@ export class RapidServer {
    */
   close(timeoutMs = this.limits.closeTimeout, { idleGraceMs = 0 } = {}): Promise<void> {
     if (this.closing !== null) return this.closing;
+    this.tlsSetup?.close();
     let deadline: NodeJS.Timeout | undefined;
     const closed = new Promise<void>((resolve) =>
       this.netServer.close(() => {
@@ -164,8 +205,11 @@ export async function serve(options: ServeOptions): Promise<RapidServer> {
   if (options?.fetch !== undefined && options.handler !== undefined) {
     throw new RapidError(E.INVALID_OPTION, 'serve() takes a handler or a fetch function, not both');
   }
-  const given =
-    typeof options?.fetch === 'function' ? fetchHandler(options.fetch) : options?.handler;
+  const given = withHttpsPolicy(
+    typeof options?.fetch === 'function' ? fetchHandler(options.fetch) : options?.handler,
+    options?.redirectToHttps,
+    options?.hsts,
+  ) as Handler | undefined;
   if (typeof given !== 'function') {
     throw new RapidError(E.INVALID_OPTION, 'serve() needs a handler or a fetch function');
   }
@@ -184,7 +228,7 @@ export async function serve(options: ServeOptions): Promise<RapidServer> {
           };
   }
   const limits = resolveLimits(options.limits);
-  const registry = new ConnectionRegistry<H1Connection>();
+  const registry = new ConnectionRegistry<TrackedConnection>();
   const onUpgrade = options.onUpgrade;
   let server: RapidServer | null = null;
   const h1: H1Options = {
@@ -201,9 +245,22 @@ export async function serve(options: ServeOptions): Promise<RapidServer> {
             onUpgrade(req, socket, head);
           },
     onError: options.onError ?? obs?.onError ?? defaultOnError,
-    secure: false,
+    secure: options.tls !== undefined,
     onResponse,
   };
+  const tlsSetup = options.tls === undefined ? null : new TlsSetup(options.tls);
+  const wantH2 = tlsSetup !== null ? options.http2 !== false : options.h2c === true;
+  const h2 = wantH2 ? new H2Engine({ handler, limits, onError: h1.onError }, registry) : null;
+  const onH1 = (socket: net.Socket): void => registry.add(new H1Connection(socket, h1, registry));
+  let onSocket = onH1;
+  if (tlsSetup === null && h2 !== null) {
+    onSocket = (socket) => sniffPreface(socket, limits.headersTimeout, (s) => h2.accept(s), onH1);
+  } else if (h2 !== null) {
+    onSocket = (socket) => {
+      if ((socket as tls.TLSSocket).alpnProtocol === 'h2') h2.accept(socket);
+      else onH1(socket);
+    };
+  }
   let netServer: net.Server;
   try {
     netServer = await listen(
@@ -214,13 +271,22 @@ export async function serve(options: ServeOptions): Promise<RapidServer> {
         backlog: options.backlog,
         reusePort: options.reusePort,
       },
-      (socket) => registry.add(new H1Connection(socket, h1, registry)),
+      onSocket,
+      tlsSetup === null
+        ? undefined
+        : (cb) =>
+            tlsSetup.createServer(
+              h2 !== null ? ['h2', 'http/1.1'] : ['http/1.1'],
+              limits.headersTimeout,
+              cb,
+            ),
     );
   } catch (err) {
+    tlsSetup?.close();
     await obs?.close();
     throw err;
   }
-  server = new RapidServer(netServer, registry, limits);
+  server = new RapidServer(netServer, registry, limits, tlsSetup);
   server.observability = obs;
   server.h1 = h1;
   if (obs?.metrics != null) {
