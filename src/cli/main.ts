@@ -212,8 +212,8 @@ function parse(argv: string[]): Command {
 }
 
 /** The URLs a client can use: every local address when bound to a wildcard. */
-function urls(host: string, port: number): string[] {
-  const fmt = (a: string): string => `http://${a.includes(':') ? `[${a}]` : a}:${port}/`;
+function urls(host: string, port: number, scheme = 'http'): string[] {
+  const fmt = (a: string): string => `${scheme}://${a.includes(':') ? `[${a}]` : a}:${port}/`;
   if (host !== '0.0.0.0' && host !== '::') return [fmt(host)];
   const out: string[] = [];
   for (const list of Object.values(networkInterfaces())) {
@@ -313,7 +313,10 @@ function printStarted(app: ConfigServer): void {
   // One write, so a reader that sees the first address sees the sites too.
   const lines = [`rapid ${version()} serving ${app.file}`];
   for (const l of app.listeners) {
-    const list = l.config.socket === undefined ? urls(l.config.host, l.server.port) : [l.url];
+    const list =
+      l.config.socket === undefined
+        ? urls(l.config.host, l.server.port, l.config.tls !== undefined ? 'https' : 'http')
+        : [l.url];
     for (const u of list) lines.push(`  listening on ${u}`);
   }
   for (const s of app.sites) {
@@ -389,7 +392,9 @@ async function configWorkers(
         const lines = [`rapid ${version()} serving ${file}`];
         (config?.listeners ?? []).forEach((l, i) => {
           const list =
-            l.socket !== undefined ? [`unix:${l.socket}`] : urls(l.host, ports[i] ?? l.port);
+            l.socket !== undefined
+              ? [`unix:${l.socket}`]
+              : urls(l.host, ports[i] ?? l.port, l.tls !== undefined ? 'https' : 'http');
           for (const u of list) lines.push(`  listening on ${u}`);
         });
         console.log(lines.join('\n'));

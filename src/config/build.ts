@@ -21,13 +21,16 @@ import type {
   RapidRequest,
   RapidResponse,
   ResponseObserver,
+  UpgradeHandler,
 } from '../core/types.js';
+import { hstsValue, redirectToHttps } from '../features/https/index.js';
 import { fetchHandler, type FetchFunction } from '../app/fetch.js';
 import { App } from '../app/app.js';
 import { globToRegExp } from '../features/static/cache-control.js';
 import { createStaticHandler, type StaticOptions } from '../features/static/index.js';
 import { HostMatcher } from '../router/vhost.js';
 import { serve, type RapidServer } from '../server/server.js';
+import { TlsSetup, type TlsOptions } from '../server/tls.js';
 import {
   factories as defaultFactories,
   type FactoryContext,
@@ -59,6 +62,8 @@ export interface SiteSummary {
 export interface CompiledSites {
   /** Serves every site (the Host header picks one). */
   readonly handler: Handler;
+  /** Upgrade requests for the sites' WebSocket-forwarding proxies; null when there are none. */
+  readonly upgrade: UpgradeHandler | null;
   readonly sites: readonly SiteSummary[];
   /** Stop what the handlers hold (file watchers, caches, upstream pools). */
   close(): Promise<void>;
@@ -194,6 +199,12 @@ function moduleHandler(value: unknown, what: string): FeatureHandler {
   );
 }
 
+/** One site compiled: its chain, and its WebSocket-forwarding proxies by path. */
+interface SiteEntry {
+  handler: Handler;
+  upgrades: { match: ((path: string) => boolean) | null; upgrade: UpgradeHandler }[];
+}
+
 class Builder {
   readonly closers: (() => void | Promise<void>)[] = [];
 
@@ -201,6 +212,8 @@ class Builder {
     readonly loaded: LoadedConfig,
     readonly features: FeatureFactories,
     readonly fresh: boolean,
+    /** The port cleartext requests are redirected to (the first TLS listener's, once bound). */
+    readonly httpsPort: () => number,
   ) {}
 
   get config(): Config {
@@ -299,9 +312,11 @@ class Builder {
     }
   }
 
-  async site(site: SiteConfig, i: number): Promise<Handler> {
+  async site(site: SiteConfig, i: number): Promise<SiteEntry> {
     const at = `sites[${i}]`;
     const parts: Part[] = [];
+    const upgrades: SiteEntry['upgrades'] = [];
+    this.https(site, at, parts);
     // Header rules first: they act on the final head (RapidResponse.onHead), so redirects, 401/403
     // and error pages get them too; access rules after rewrites, so they guard what is served
     // (docs/rules.md "Order").
@@ -318,7 +333,11 @@ class Builder {
     for (let j = 0; j < site.handlers.length; j++) {
       const h = site.handlers[j]!;
       const fn = await this.handler(site, h, `${at}.handlers[${j}]`);
-      parts.push(matched(compilePathMatch(h.path), fn));
+      const match = compilePathMatch(h.path);
+      parts.push(matched(match, fn));
+      const upgrade = (fn as { upgrade?: UpgradeHandler }).upgrade;
+      if (h.type === 'proxy' && h.websocket && typeof upgrade === 'function')
+        upgrades.push({ match, upgrade });
     }
     site.mounts.forEach((m, j) => {
       const fn = this.make(`${at}.mounts[${j}]`, () =>
@@ -332,27 +351,74 @@ class Builder {
         : this.make(`${at}.root`, () =>
             createStaticHandler(staticOptions(site, site.root!, undefined, {})),
           );
-    return chain(parts, last);
+    return { handler: chain(parts, last), upgrades };
   }
 
-  async compile(): Promise<Handler> {
+  /** redirectToHttps and hsts: only with a TLS listener to send clients to. */
+  https(site: SiteConfig, at: string, parts: Part[]): void {
+    if (site.redirectToHttps !== true && site.hsts === undefined && site.tls === undefined) return;
+    const tlsAt = this.config.listeners.findIndex((l) => l.tls !== undefined);
+    if (tlsAt === -1) {
+      const key =
+        site.redirectToHttps === true
+          ? 'redirectToHttps'
+          : site.hsts !== undefined
+            ? 'hsts'
+            : 'tls';
+      throw settingError(
+        this.loaded,
+        `${at}.${key}`,
+        'needs a listener with tls (none of the listeners serves HTTPS)',
+        E.CONFIG_BUILD_FAILED,
+      );
+    }
+    if (site.redirectToHttps === true) {
+      const port = this.httpsPort;
+      parts.push((req, res, next) => (req.secure ? next() : redirectToHttps(req, res, port())));
+    }
+    if (site.hsts !== undefined) {
+      let value: string;
+      try {
+        value = hstsValue(site.hsts);
+      } catch (err) {
+        throw asConfigError(this.loaded, `${at}.hsts`, err);
+      }
+      parts.push((req, res, next) => {
+        if (req.secure) res.setHeader('Strict-Transport-Security', value);
+        return next();
+      });
+    }
+  }
+
+  async compile(): Promise<{ handler: Handler; upgrade: UpgradeHandler | null }> {
     const { config } = this;
-    const handlers: Handler[] = [];
+    const entries: SiteEntry[] = [];
     for (let i = 0; i < config.sites.length; i++)
-      handlers.push(await this.site(config.sites[i]!, i));
-    let sites: Handler;
-    if (handlers.length === 1) {
-      sites = handlers[0]!;
+      entries.push(await this.site(config.sites[i]!, i));
+    let pick: (host: string) => SiteEntry;
+    if (entries.length === 1) {
+      const only = entries[0]!;
+      pick = () => only;
     } else {
-      const hosts = new HostMatcher<Handler>();
+      const hosts = new HostMatcher<SiteEntry>();
       let def = config.sites.findIndex((s) => s.default);
       if (def === -1) def = 0;
-      config.sites.forEach((s, i) => hosts.add([s.name, ...s.aliases], handlers[i]!));
-      hosts.setDefault(handlers[def]!);
-      const fallback = handlers[def]!;
-      sites = (req, res) => (hosts.find(req.host) ?? fallback)(req, res);
+      config.sites.forEach((s, i) => hosts.add([s.name, ...s.aliases], entries[i]!));
+      hosts.setDefault(entries[def]!);
+      const fallback = entries[def]!;
+      pick = (host) => hosts.find(host) ?? fallback;
     }
-    return sites;
+    const handler: Handler =
+      entries.length === 1 ? entries[0]!.handler : (req, res) => pick(req.host).handler(req, res);
+    // WebSocket proxying: only when a proxy handler forwards upgrades is there a hook at all.
+    if (!entries.some((e) => e.upgrades.length > 0)) return { handler, upgrade: null };
+    const upgrade: UpgradeHandler = (req, socket, head) => {
+      for (const u of pick(req.host).upgrades) {
+        if (u.match === null || u.match(req.path)) return u.upgrade(req, socket, head);
+      }
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    };
+    return { handler, upgrade };
   }
 
   async close(): Promise<void> {
@@ -366,17 +432,25 @@ class Builder {
 export async function compileSites(
   loaded: LoadedConfig,
   options: BuildOptions = {},
+  httpsPort?: () => number,
 ): Promise<CompiledSites> {
-  const b = new Builder(loaded, options.features ?? defaultFactories, options.fresh === true);
-  let handler: Handler;
+  const tlsPort = loaded.config.listeners.find((l) => l.tls !== undefined)?.port ?? 443;
+  const b = new Builder(
+    loaded,
+    options.features ?? defaultFactories,
+    options.fresh === true,
+    httpsPort ?? (() => tlsPort),
+  );
+  let built: { handler: Handler; upgrade: UpgradeHandler | null };
   try {
-    handler = await b.compile();
+    built = await b.compile();
   } catch (err) {
     await b.close();
     throw err;
   }
   return {
-    handler,
+    handler: built.handler,
+    upgrade: built.upgrade,
     sites: loaded.config.sites.map((s) => ({
       name: s.name,
       aliases: s.aliases,
@@ -434,7 +508,7 @@ export function limitsOf(config: Config): Partial<Limits> {
 function urlOf(l: ListenerConfig, server: RapidServer): string {
   if (l.socket !== undefined) return `unix:${l.socket}`;
   const host = l.host.includes(':') ? `[${l.host}]` : l.host;
-  return `http://${host}:${server.port}/`;
+  return `${l.tls !== undefined ? 'https' : 'http'}://${host}:${server.port}/`;
 }
 
 /** A Unix socket file left by a process that died: remove it if nothing answers on it. */
@@ -493,6 +567,7 @@ async function listenOne(
       limits: limitsOf(config),
       onError: hooks.onError,
       ...(hooks.onResponse !== undefined ? { onResponse: hooks.onResponse } : {}),
+      ...(hooks.onUpgrade !== undefined ? { onUpgrade: hooks.onUpgrade } : {}),
     });
   } catch (err) {
     const code = (err as { cause?: NodeJS.ErrnoException }).cause?.code;
@@ -522,6 +597,8 @@ interface Hooks {
   onError: (err: unknown, req: RapidRequest | null) => void;
   /** Only while the config observes responses (an access log or the status endpoint). */
   onResponse: ResponseObserver | undefined;
+  /** Only when a site has a proxy that forwards WebSocket upgrades. */
+  onUpgrade: UpgradeHandler | undefined;
   reusePort: boolean | undefined;
 }
 
@@ -539,14 +616,25 @@ export async function startServers(
   options: BuildOptions = {},
 ): Promise<RunningConfig> {
   const features = options.features ?? defaultFactories;
-  let compiled = await compileSites(loaded, options);
+  let open = new Map<string, ListenerInfo>();
+  // Cleartext requests of a site with redirectToHttps go to the first TLS listener's port.
+  const httpsPort = (): number => {
+    for (const x of open.values()) if (x.config.tls !== undefined) return x.server.port;
+    return 443;
+  };
+  let compiled = await compileSites(loaded, options, httpsPort);
   let config = loaded.config;
+  let upgradeNow = compiled.upgrade;
+  const upgrading = upgradeNow !== null;
+  const onUpgrade: UpgradeHandler = (req, socket, head) => {
+    if (upgradeNow !== null) return upgradeNow(req, socket, head);
+    socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  };
   // The sites, swapped by a reload; the observers (status endpoint) wrap them.
   let sitesNow: Handler = compiled.handler;
   const sites: Handler = (req, res) => sitesNow(req, res);
   let metrics: Metrics | null = options.metrics ?? null;
   let removeSources: (() => void) | null = null;
-  let open = new Map<string, ListenerInfo>();
   const metricsFor = (c: Config): Metrics | undefined => {
     if (c.status === undefined) return undefined;
     metrics ??= new Metrics();
@@ -588,6 +676,7 @@ export async function startServers(
   const hooks = (): Hooks => ({
     onError: onErrorOf(() => obs, options.onError),
     onResponse: observing ? observer : undefined,
+    onUpgrade: upgrading ? onUpgrade : undefined,
     reusePort: options.reusePort,
   });
   try {
@@ -620,7 +709,7 @@ export async function startServers(
     reload(next: LoadedConfig): Promise<void> {
       const run = async (): Promise<void> => {
         if (closing !== null) throw new RapidError(E.SERVER_NOT_LISTENING, 'the server is closing');
-        const nextCompiled = await compileSites(next, { ...options, fresh: true });
+        const nextCompiled = await compileSites(next, { ...options, fresh: true }, httpsPort);
         const nextConfig = next.config;
         const sameObservers = observeKey(nextConfig) === observeKey(config);
         let nextObs: Observability | null = obs;
@@ -634,23 +723,54 @@ export async function startServers(
         }
         const kept = new Map<string, ListenerInfo>();
         const started: ListenerInfo[] = [];
+        const certificates: (() => void)[] = [];
+        if (nextCompiled.upgrade !== null && !upgrading) {
+          await nextCompiled.close();
+          if (nextObs !== obs) await nextObs?.close();
+          throw settingError(
+            next,
+            'sites',
+            'a proxy that forwards WebSocket upgrades was added: that needs a restart (the listeners were started without one)',
+            E.CONFIG_BUILD_FAILED,
+          );
+        }
         try {
           for (let i = 0; i < nextConfig.listeners.length; i++) {
             const l = nextConfig.listeners[i]!;
             const key = listenerKey(l, i);
             const old = open.get(key);
-            if (old !== undefined && JSON.stringify(old.config) === JSON.stringify(l)) {
-              kept.set(key, old);
-            } else if (old !== undefined && l.tls === undefined && old.config.tls === undefined) {
-              // Same address, other listen options: keep the socket (backlog and reusePort apply at the next start).
-              kept.set(key, { ...old, config: l });
-            } else if (old !== undefined) {
+            if (old !== undefined && (l.tls === undefined) !== (old.config.tls === undefined)) {
               throw settingError(
                 next,
                 `listeners[${i}]`,
-                'changing the TLS settings of a listener needs a restart',
+                'turning TLS on or off on a listener needs a restart',
                 E.CONFIG_BUILD_FAILED,
               );
+            } else if (
+              old !== undefined &&
+              (l.http2 !== old.config.http2 || l.h2c !== old.config.h2c)
+            ) {
+              throw settingError(
+                next,
+                `listeners[${i}]`,
+                'changing http2 or h2c of a listener needs a restart',
+                E.CONFIG_BUILD_FAILED,
+              );
+            } else if (old !== undefined) {
+              // Same address: keep the socket and its connections (backlog and reusePort apply at
+              // the next start). A TLS listener re-reads its certificates, the sites' too.
+              if (l.tls !== undefined) {
+                const ctx: FactoryContext = { baseDir: nextConfig.baseDir, config: nextConfig };
+                let tls: TlsOptions;
+                try {
+                  tls = features.tls!(l, nextConfig.sites, ctx).tls as TlsOptions;
+                  new TlsSetup(tls).close();
+                } catch (err) {
+                  throw asConfigError(next, `listeners[${i}].tls`, err);
+                }
+                certificates.push(() => old.server.reloadCertificates(tls));
+              }
+              kept.set(key, { ...old, config: l });
             } else {
               const server = await listenOne(
                 l,
@@ -677,6 +797,15 @@ export async function startServers(
         const removed = [...open.entries()].filter(([key]) => !kept.has(key)).map(([, v]) => v);
         const oldObs = obs;
         sitesNow = nextCompiled.handler;
+        upgradeNow = nextCompiled.upgrade;
+        for (const reloadCertificates of certificates) {
+          try {
+            reloadCertificates();
+          } catch (err) {
+            // Checked a moment ago: a file changed in between. That listener keeps its old ones.
+            console.error('rapid: reloading certificates failed:', (err as Error).message);
+          }
+        }
         obs = nextObs;
         current = nextObs?.handler ?? nextCompiled.handler;
         compiled = nextCompiled;

@@ -14,7 +14,11 @@
  */
 import type { RapidRequest, RapidResponse } from '../core/types.js';
 import { createAccessControl } from '../features/access/index.js';
+import { createCgiHandler } from '../features/cgi/index.js';
+import { createFastCgiHandler } from '../features/fastcgi/index.js';
+import { createProxyHandler } from '../features/proxy/index.js';
 import { createHeaderRules, createRedirects, createRewrites } from '../features/rules/index.js';
+import type { TlsCertificate, TlsOptions } from '../server/tls.js';
 import type { Config, FeatureName, HandlerConfig, ListenerConfig, SiteConfig } from './schema.js';
 
 /** The handler shape every feature shares: calls next() for requests it does not take. */
@@ -66,6 +70,11 @@ export interface FeatureFactories {
 
 /** The features of this build. Each branch adds its line when it merges. */
 export const factories: FeatureFactories = {
+  fastcgi: (o, ctx) => createFastCgiHandler({ ...o, baseDir: ctx.baseDir }),
+  cgi: (o, ctx) => createCgiHandler({ ...o, baseDir: ctx.baseDir }),
+  proxy: (o) => createProxyHandler(o),
+  tls: (listener, sites, ctx) => ({ tls: listenerTls(listener, sites, ctx.baseDir) }),
+  http2: (listener) => ({ http2: listener.http2, h2c: listener.h2c }),
   access: (rules, ctx) => createAccessControl(rules, { baseDir: ctx.baseDir }),
   headers: (rules) => createHeaderRules(rules),
   redirects: (rules) => createRedirects(rules),
@@ -74,6 +83,41 @@ export const factories: FeatureFactories = {
   errorLog: true,
   status: true,
 };
+
+/**
+ * serve()'s `tls` for a listener: its own certificate as the default, its `sni` table, and the
+ * certificate of every site with `tls` under each of the site's names (a port in a name is
+ * dropped; a site named "*" has no name to be picked by, so its certificate is the default when
+ * the listener has none of its own).
+ */
+export function listenerTls(
+  listener: ListenerConfig,
+  sites: readonly SiteConfig[],
+  baseDir: string,
+): TlsOptions {
+  const t = listener.tls!;
+  const sni: Record<string, TlsCertificate> = {};
+  for (const s of sites) {
+    if (s.tls === undefined) continue;
+    for (const n of [s.name, ...s.aliases]) {
+      const name = n.replace(/:\d+$/, '').toLowerCase();
+      // "*", "[::1]": nothing a client sends as SNI.
+      if (!/^(\*\.)?[a-z0-9.-]+$/.test(name)) continue;
+      sni[name] ??= { ...s.tls };
+    }
+  }
+  Object.assign(sni, t.sni);
+  return {
+    cert: t.cert,
+    key: t.key,
+    passphrase: t.passphrase,
+    ca: t.ca,
+    minVersion: t.minVersion,
+    ciphers: t.ciphers,
+    sni,
+    baseDir,
+  };
+}
 
 /** Which features a table provides. */
 export function availableFeatures(

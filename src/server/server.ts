@@ -125,9 +125,9 @@ export class RapidServer {
    * Re-read every certificate and key from its files (the CLI calls this on SIGHUP). New
    * handshakes get them; open connections are kept. A broken file throws and changes nothing.
    */
-  reloadCertificates(): void {
+  reloadCertificates(opts?: TlsOptions): void {
     if (this.tlsSetup === null) throw new RapidError(E.TLS_INVALID_OPTION, 'not a TLS server');
-    this.tlsSetup.reload();
+    this.tlsSetup.reload(opts);
   }
 
   /** The bound port (0 for a Unix socket). */

@@ -147,7 +147,7 @@ function compile(o: TlsOptions): Compiled {
 
 /** The certificates of one TLS listener, reloadable. */
 export class TlsSetup {
-  private readonly opts: TlsOptions;
+  private opts: TlsOptions;
   private compiled: Compiled;
   private server: tls.Server | null = null;
   private ticketKeys = randomBytes(48);
@@ -217,10 +217,12 @@ export class TlsSetup {
 
   /**
    * Read every certificate and key again. New handshakes use them; open connections are not
-   * touched. On any error nothing changes and the error is thrown.
+   * touched. On any error nothing changes and the error is thrown. With `opts`, those become
+   * the certificates (a config reload: other files, sites added); ticket key rotation stays.
    */
-  reload(): void {
-    const next = compile(this.opts);
+  reload(opts?: TlsOptions): void {
+    const next = compile(opts ?? this.opts);
+    if (opts !== undefined) this.opts = { ...opts, ticketKeyRotation: this.opts.ticketKeyRotation };
     this.compiled = next;
     if (this.server !== null) {
       this.server.setSecureContext(next.defaults);
