@@ -212,6 +212,9 @@ export async function runPrimary(options: ClusterOptions = {}): Promise<Primary>
         [ENV_REUSE_PORT]: distribution === 'reuseport' ? '1' : '0',
       };
       const worker = cluster.fork(env);
+      // A message to a worker that is exiting fails with EPIPE: its exit is handled below, so the
+      // error must not crash the primary (an unhandled 'error' event would).
+      worker.on('error', (err: Error) => log('warn', `worker ${slot.id}: ${err.message}`));
       slot.worker = worker;
       slot.ready = false;
       slot.retiring = false;
