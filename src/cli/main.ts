@@ -23,11 +23,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compileSites } from '../config/build.js';
 import { ConfigError } from '../config/issues.js';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, settingError } from '../config/load.js';
 import { startFromConfig, type ConfigServer } from '../config/start.js';
 import { factories } from '../config/features.js';
 import type { Config } from '../config/schema.js';
 import { createStaticHandler } from '../features/static/index.js';
+import { hasReusePort } from '../cluster/index.js';
 import { serve, type RapidServer } from '../server/server.js';
 import { certCommand } from './cert.js';
 import { reloadCommand, serveWithWorkers } from './workers.js';
@@ -342,7 +343,17 @@ async function serveConfig(command: {
   let loaded;
   try {
     loaded = await loadConfig(file);
-    if (command.workers !== undefined || loaded.config.workers !== 1) {
+    const d = loaded.config.distribution;
+    const clustered = command.workers !== undefined || loaded.config.workers !== 1;
+    if (d !== undefined && !clustered)
+      throw settingError(loaded, 'distribution', 'applies to worker processes: set workers too');
+    if (d === 'reuseport' && !hasReusePort())
+      throw settingError(
+        loaded,
+        'distribution',
+        `"reuseport" needs Node 22.12+ (this is ${process.versions.node})`,
+      );
+    if (clustered) {
       await configWorkers(file, loaded.config, command);
       return;
     }
@@ -386,6 +397,7 @@ async function configWorkers(
   try {
     await serveWithWorkers({
       workers: command.workers ?? config?.workers ?? 'auto',
+      distribution: config?.distribution,
       pidFile: command.pidFile,
       shutdownTimeout: config?.shutdownTimeout,
       banner: (_port, ports) => {

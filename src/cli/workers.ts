@@ -6,11 +6,13 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { runPrimary, runWorker, type WorkerMain } from '../cluster/index.js';
+import { runPrimary, runWorker, type Distribution, type WorkerMain } from '../cluster/index.js';
 import { E, RapidError } from '../core/errors.js';
 
 export interface WorkersMode {
   workers: 'auto' | number;
+  /** Default: defaultDistribution() (src/cluster/primary.ts). */
+  distribution?: Distribution;
   pidFile?: string;
   shutdownTimeout?: number;
   /** Runs in each worker. */
@@ -27,6 +29,7 @@ export async function serveWithWorkers(mode: WorkersMode): Promise<number> {
   }
   const primary = await runPrimary({
     workers: mode.workers,
+    distribution: mode.distribution,
     pidFile: mode.pidFile,
     shutdownTimeout: mode.shutdownTimeout,
     log: (level, line) => {

@@ -772,6 +772,16 @@ export const ConfigSchema = group(
       ),
       1,
     ),
+    distribution: opt(
+      needs(
+        'workers',
+        oneOf(
+          ['reuseport', 'round-robin', 'os'] as const,
+          'How connections reach workers (default: reuseport where Node has SO_REUSEPORT, else ' +
+            'round-robin; "os" lets every worker accept on one shared socket). docs/cluster.md.',
+        ),
+      ),
+    ),
     accessLog: opt(needs('accessLog', AccessLog)),
     errorLog: opt(
       needs(

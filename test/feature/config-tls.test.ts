@@ -2,7 +2,7 @@
  * HTTPS from a config file, through the CLI: `rapid --config rapid.xml` with a cleartext and a TLS
  * listener, two sites with two certificates picked by SNI (curl --resolve, verifying each against
  * its own certificate), HTTP/2 by ALPN, redirectToHttps and hsts per site, and SIGHUP re-reading a
- * certificate that changed on disk.
+ * certificate that changed on disk; h2c on the cleartext listener.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,7 +45,7 @@ describe('config: TLS listeners and sites', () => {
       writeFileSync(
         file,
         `<Rapid>
-  <Listen host="127.0.0.1" port="0"/>
+  <Listen host="127.0.0.1" port="0" h2c="true"/>
   <Listen host="127.0.0.1" port="0">
     <Tls cert="${fallback.cert}" key="${fallback.key}"/>
   </Listen>
@@ -91,6 +91,18 @@ describe('config: TLS listeners and sites', () => {
         assert.equal(redirect.headers.location, `https://a.test:${secure}/x?y=1`);
         assert.equal(redirect.headers['strict-transport-security'], undefined);
         assert.equal((await get(plain, '/', 'b.test')).body, 'site b\n');
+        // h2c on the cleartext listener (prior knowledge).
+        const h2c = await run('curl', [
+          '-sS',
+          '-i',
+          '--http2-prior-knowledge',
+          '-H',
+          'Host: b.test',
+          `http://127.0.0.1:${plain}/`,
+        ]);
+        assert.equal(h2c.code, 0, h2c.stderr);
+        assert.match(h2c.stdout, /^HTTP\/2 200/);
+        assert.match(h2c.stdout, /site b\n$/);
 
         // A renewed certificate for b.test: SIGHUP, and new handshakes get it.
         const before = await fingerprint(secure, 'b.test');

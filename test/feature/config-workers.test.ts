@@ -1,6 +1,6 @@
 /**
  * Config mode in workers, through the CLI: the file's `workers: 2` forks two workers that each run
- * startFromConfig; the status page adds every worker up; SIGHUP with a bad file is refused by
+ * startFromConfig (distribution: os, the shared socket); the status page adds every worker up; SIGHUP with a bad file is refused by
  * every worker (the old config keeps serving), with a good one every worker applies it; SIGUSR1
  * reopens the access log; SIGUSR2 replaces every worker; SIGTERM ends with status 0.
  */
@@ -25,6 +25,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const config = (root: string, extra = ''): string =>
   `workers: 2
+distribution: os
 shutdownTimeout: 5s
 listeners:
   - { host: 127.0.0.1, port: 0 }
@@ -52,7 +53,7 @@ describe('config: workers', () => {
       writeFileSync(file, config('one'));
       let c: RapidChild | undefined;
       try {
-        c = await startRapid(['--config', file], /2 workers \(/);
+        c = await startRapid(['--config', file], /2 workers \(os\)/);
         const port = c.ports[0]!;
         for (let i = 0; i < 10; i++) assert.equal((await get(port, '/', 'b.test')).body, 'one\n');
         const status = (await get(port, '/server-status')).body;
@@ -145,6 +146,17 @@ describe('config: workers', () => {
           other.stderr,
           /^.*taken\.yaml:3:\d+: listeners\[0\]: cannot listen on 127\.0\.0\.1:\d+: address already in use\n$/,
         );
+        // distribution without workers promises nothing: refused at its line.
+        writeFileSync(
+          join(dir, 'dist.yaml'),
+          `distribution: os\nsites:\n  - { name: '*', root: ./w }\n`,
+        );
+        const d = spawnSync(process.execPath, [RAPID_MAIN, '--config', join(dir, 'dist.yaml')], {
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        assert.equal(d.status, 1);
+        assert.match(d.stderr, /dist\.yaml:1:1: distribution: applies to worker processes/);
       } finally {
         await c.stop();
       }

@@ -431,8 +431,9 @@ describe('files and features', () => {
         '',
       ].join('\n'),
     );
+    // A build without these factories (this one has them all).
     await rejects(
-      loadConfig(p),
+      loadConfig(p, { features: {} }),
       {
         code: 'CONFIG_NOT_AVAILABLE',
         line: 1,
