@@ -428,6 +428,23 @@ class Builder {
   }
 }
 
+/**
+ * Load every certificate of every TLS listener (its own, its sni table, its sites'), so a bad
+ * file is a located error at build time: `rapid check` catches it, a reload is refused by it.
+ */
+function checkCertificates(loaded: LoadedConfig, features: FeatureFactories): void {
+  const { config } = loaded;
+  config.listeners.forEach((l, i) => {
+    if (l.tls === undefined || features.tls === undefined) return;
+    try {
+      const opts = features.tls(l, config.sites, { baseDir: config.baseDir, config }).tls;
+      if (opts !== undefined) new TlsSetup(opts as TlsOptions).close();
+    } catch (err) {
+      throw asConfigError(loaded, `listeners[${i}].tls`, err);
+    }
+  });
+}
+
 /** Build the handler for every site of a loaded config (nothing listens yet). */
 export async function compileSites(
   loaded: LoadedConfig,
@@ -443,6 +460,7 @@ export async function compileSites(
   );
   let built: { handler: Handler; upgrade: UpgradeHandler | null };
   try {
+    checkCertificates(loaded, b.features);
     built = await b.compile();
   } catch (err) {
     await b.close();

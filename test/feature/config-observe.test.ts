@@ -136,11 +136,15 @@ ${SITES}`,
       const port = app.listeners[0]!.server.port;
       assert.equal((await get(port, '/', 'b.test')).status, 200);
       assert.equal((await get(port, '/server-status')).status, 404);
+      // Off means off: no response observer on the listener (the plain request path).
+      const server = app.listeners[0]!.server;
+      assert.equal(server.h1?.onResponse ?? null, null);
       yaml(
         'later.yaml',
         `${readFileSync(file, 'utf8')}accessLog: { path: ./logs/later.log }\nstatus: {}\n`,
       );
       await app.reload();
+      assert.equal(typeof server.h1?.onResponse, 'function');
       assert.equal((await get(port, '/', 'b.test')).status, 200);
       const log = join(dir, 'logs', 'later.log');
       await eventually(async () => lines(log).length === 1, 'the new log');

@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { get, startRapid, type RapidChild } from '../helpers/cli-child.js';
+import { get, RAPID_MAIN, startRapid, type RapidChild } from '../helpers/cli-child.js';
 import { cleanupCerts, makeCert, run, tlsConnect } from '../helpers/tls.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rapid-config-tls-'));
@@ -116,6 +116,17 @@ describe('config: TLS listeners and sites', () => {
         const rb2 = await curl('b.test', b2.cert);
         assert.equal(rb2.code, 0, rb2.stderr);
         assert.equal(await c.stop(), 0);
+
+        // rapid check loads every certificate: a missing one is a located line.
+        const bad = join(dir, 'bad.xml');
+        writeFileSync(
+          bad,
+          `<Rapid>\n  <Listen port="0"><Tls cert="${a.cert}" key="${a.key}"/></Listen>\n` +
+            `  <Site name="b.test" root="./b"><Tls cert="gone.pem" key="gone.key"/></Site>\n</Rapid>\n`,
+        );
+        const check = await run(process.execPath, [RAPID_MAIN, 'check', bad]);
+        assert.equal(check.code, 1);
+        assert.match(check.stderr, /^.*bad\.xml:2:\d+: listeners\[0\]\.tls: .*gone\.pem/);
       } finally {
         c?.kill();
       }
