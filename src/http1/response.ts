@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
-import { ResponseFields } from '../core/headers.js';
+import { ResponseFields, type HeaderList } from '../core/headers.js';
 import { statusHasNoBody } from '../core/status.js';
 import type { PreparedResponse, RapidResponse } from '../core/types.js';
 import { dateHeaderLine } from '../util/date.js';
@@ -85,10 +85,33 @@ export class H1Response extends ResponseFields implements RapidResponse {
    */
   private head(length: number, block: string): string {
     if (this.headHooks !== null) block = this.runHeadHooks(block);
+    const req = this.req;
+    // A body announced with Expect: 100-continue that was never asked for may still be on its
+    // way; the only safe end is to close (RFC 9110 §10.1.1).
+    if (req !== null && req.expectContinue && !req.complete) this.keepAlive = false;
     const code = this.statusCode;
+    const hl = this.headers;
+    const date = dateHeaderLine();
+    const c = lastHead;
+    // The same inputs as the last head built (any response, any connection) within the same
+    // Date second give the same head: handlers answer alike again and again.
+    if (
+      code === c.code &&
+      length === c.length &&
+      block === c.block &&
+      date === c.date &&
+      this.keepAlive === c.keepAliveIn &&
+      this.http10 === c.http10 &&
+      sameHeaders(hl, c.headers)
+    ) {
+      this.keepAlive = c.keepAliveOut;
+      this.headersSent = true;
+      this.headBytes = c.head.length;
+      return c.head;
+    }
+    const keepAliveIn = this.keepAlive;
     let h = statusLine(code) + block;
     let hasDate = false;
-    const hl = this.headers;
     if (hl !== null) {
       const keys = hl.keys;
       for (let i = 0; i < keys.length; i++) {
@@ -104,19 +127,28 @@ export class H1Response extends ResponseFields implements RapidResponse {
     }
     if (code >= 200 && code !== 204) {
       // RFC 9110 §8.6: no Content-Length on 1xx/204; on 304 only the selected representation's.
-      if (length >= 0 && code !== 304) h += `Content-Length: ${length}\r\n`;
+      if (length >= 0 && code !== 304) h += contentLengthLine(length);
       else if (length === -1) h += 'Transfer-Encoding: chunked\r\n';
     }
-    if (!hasDate) h += dateHeaderLine();
-    const req = this.req;
-    // A body announced with Expect: 100-continue that was never asked for may still be on its
-    // way; the only safe end is to close (RFC 9110 §10.1.1).
-    if (req !== null && req.expectContinue && !req.complete) this.keepAlive = false;
+    if (!hasDate) h += date;
     if (!this.keepAlive) h += 'Connection: close\r\n';
     else if (this.http10) h += 'Connection: keep-alive\r\n';
+    h += '\r\n';
     this.headersSent = true;
-    this.headBytes = h.length + 2;
-    return `${h}\r\n`;
+    this.headBytes = h.length;
+    c.code = code;
+    c.length = length;
+    c.block = block;
+    c.date = date;
+    c.keepAliveIn = keepAliveIn;
+    c.http10 = this.http10;
+    // Kept by reference: a response's header list never changes once its head is built
+    // (setHeader/removeHeader throw after headersSent).
+    c.headers = hl;
+    c.headersLength = hl === null ? 0 : hl.keys.length;
+    c.keepAliveOut = this.keepAlive;
+    c.head = h;
+    return h;
   }
 
   private claimFinish(): void {
@@ -140,7 +172,7 @@ export class H1Response extends ResponseFields implements RapidResponse {
       if (noBody) sink.write(this, head);
       // All-ASCII text (byte length equals character count) goes out with the head as one
       // latin1 string: one write, no Buffer.
-      else if (len === body.length) sink.write(this, head + body);
+      else if (len === body.length) sink.write(this, wholeOf(head, body));
       else {
         sink.write(this, head);
         sink.write(this, Buffer.from(body, 'utf8'));
@@ -168,7 +200,8 @@ export class H1Response extends ResponseFields implements RapidResponse {
 
   /** A catalog error as the whole response (used for handler failures and timeouts). */
   sendError(status: number, message: string): void {
-    if (this.headers !== null) this.headers.clear();
+    // A new list, not clear(): a list whose head was built is never changed (see head()).
+    this.headers = null;
     this.statusCode = status;
     this.setHeader('Content-Type', 'text/plain; charset=utf-8');
     this.send(`${message}\n`);
@@ -312,6 +345,68 @@ export class H1Response extends ResponseFields implements RapidResponse {
     this.finished = true;
     this.sink.abort(this);
   }
+}
+
+/** The inputs and result of the last head built (see H1Response.head). */
+interface LastHead {
+  code: number;
+  length: number;
+  block: string;
+  date: string;
+  keepAliveIn: boolean;
+  http10: boolean;
+  headers: HeaderList | null;
+  headersLength: number;
+  keepAliveOut: boolean;
+  head: string;
+}
+
+const lastHead: LastHead = {
+  code: -1,
+  length: 0,
+  block: '',
+  date: '',
+  keepAliveIn: false,
+  http10: false,
+  headers: null,
+  headersLength: 0,
+  keepAliveOut: false,
+  head: '',
+};
+
+/** True when two header lists hold the same names and values in the same order. */
+function sameHeaders(a: HeaderList | null, b: HeaderList | null): boolean {
+  if (a === null || b === null) return a === b;
+  const n = a.keys.length;
+  if (n !== lastHead.headersLength || n !== b.keys.length) return false;
+  const an = a.names;
+  const av = a.values;
+  const bn = b.names;
+  const bv = b.values;
+  for (let i = 0; i < n; i++) if (an[i] !== bn[i] || av[i] !== bv[i]) return false;
+  return true;
+}
+
+let lastWholeHead = '';
+let lastWholeBody = '';
+let lastWhole = '';
+
+/** head + body, the same string again when both are the last ones (a cached head, a constant). */
+function wholeOf(head: string, body: string): string {
+  if (head === lastWholeHead && body === lastWholeBody) return lastWhole;
+  // Small bodies only: a large one is not worth keeping alive (nor comparing).
+  if (body.length > 4096) return head + body;
+  lastWholeHead = head;
+  lastWholeBody = body;
+  return (lastWhole = head + body);
+}
+
+const CONTENT_LENGTH_LINES: string[] = [];
+for (let n = 0; n < 1024; n++) CONTENT_LENGTH_LINES.push(`Content-Length: ${n}\r\n`);
+
+/** "Content-Length: N\r\n", precomputed for small N. */
+function contentLengthLine(n: number): string {
+  return n < 1024 ? (CONTENT_LENGTH_LINES[n] as string) : `Content-Length: ${n}\r\n`;
 }
 
 function toBuffer(u: Uint8Array): Buffer {
