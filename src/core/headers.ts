@@ -25,6 +25,12 @@ function keyOf(name: string): string {
   return key;
 }
 
+/**
+ * Values that passed the check below, one per slot (by length): handlers set the same few values
+ * (a content type, a server name) on every response, so the per-character check runs once.
+ */
+const VALID_VALUES: string[] = new Array<string>(16).fill('');
+
 export class HeaderList {
   keys: string[] = [];
   names: string[] = [];
@@ -83,8 +89,12 @@ export class HeaderList {
 
   private push(key: string, name: string, value: string): void {
     // Response splitting defence: no CR, LF, NUL or other controls in values (RFC 9110 §5.5).
-    if (!isFieldValue(value)) {
-      throw new RapidError(E.INVALID_HEADER, `value of ${name} contains a control character`);
+    const slot = value.length & 15;
+    if (VALID_VALUES[slot] !== value) {
+      if (!isFieldValue(value)) {
+        throw new RapidError(E.INVALID_HEADER, `value of ${name} contains a control character`);
+      }
+      VALID_VALUES[slot] = value;
     }
     this.keys.push(key);
     this.names.push(name);

@@ -1,0 +1,123 @@
+// Repeated requests and responses (the parser's repeated-head shortcut, the response's last-head
+// and head+body reuse): pipelines of identical requests, answers that differ from the previous
+// one in a single input (status, one header value, length, Connection: close, HTTP/1.0, HEAD),
+// and a header value check that cannot be skipped by an earlier valid value of the same length.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { exchange, req } from '../helpers/raw.js';
+import { startServer } from '../helpers/server.js';
+
+test('32 identical pipelined requests: 32 identical, complete answers; their headers are intact', async (t) => {
+  const seen: string[] = [];
+  const s = await startServer(
+    (rq, res) => {
+      seen.push(`${rq.method} ${rq.url} ${rq.header('accept')} ${rq.headers['host']}`);
+      res.setHeader('Server', 'Rapid');
+      res.setHeader('Content-Type', 'text/plain');
+      res.send('Hello, World!');
+    },
+    { t },
+  );
+  const one = req('GET', '/plaintext', { Accept: 'text/plain', Connection: 'keep-alive' });
+  const { client, responses } = await exchange(s.port, Buffer.concat(Array(32).fill(one)), {
+    responses: 32,
+  });
+  assert.equal(responses.length, 32);
+  for (const r of responses) {
+    assert.equal(r.status, 200);
+    assert.equal(r.text(), 'Hello, World!');
+    assert.equal(r.header('content-length'), '13');
+    assert.equal(r.header('server'), 'Rapid');
+    assert.equal(r.all('date').length, 1);
+    assert.equal(r.header('connection'), undefined);
+  }
+  assert.deepEqual(seen, Array(32).fill('GET /plaintext text/plain test'));
+  client.destroy();
+});
+
+test('each answer differing from the previous in one input gets its own head', async (t) => {
+  let frozen = 0;
+  const s = await startServer(
+    (rq, res) => {
+      res.setHeader('Server', 'Rapid');
+      const p = rq.path;
+      if (p === '/type') res.setHeader('Content-Type', 'text/html');
+      else res.setHeader('Content-Type', 'text/plain');
+      if (p === '/status') res.status(201);
+      if (p === '/close') res.setHeader('Connection', 'close');
+      if (p === '/frozen' && Object.isFrozen(rq.rawHeaders)) {
+        // The header array a repeated request shares with the one before cannot be changed.
+        assert.throws(() => (rq.rawHeaders as string[]).push('x', 'y'));
+        frozen++;
+      }
+      res.send(p === '/long' ? 'Hello, World!!' : 'Hello, World!');
+    },
+    { t },
+  );
+  const paths = ['/a', '/a', '/type', '/a', '/status', '/a', '/long', '/a', '/frozen', '/frozen'];
+  const batch = Buffer.concat([
+    ...paths.map((p) => req('GET', p)),
+    req('HEAD', '/a'),
+    req('GET', '/a', {}, undefined, '1.0'),
+    req('GET', '/a'),
+  ]);
+  const { client, responses } = await exchange(s.port, batch, {
+    isHead: (i) => i === paths.length,
+  });
+  // HTTP/1.0 without keep-alive ends the connection: the request after it is never answered.
+  assert.equal(responses.length, paths.length + 2);
+  const types = responses.map((r) => r.header('content-type'));
+  assert.equal(types[2], 'text/html');
+  assert.equal(types[3], 'text/plain');
+  assert.deepEqual(
+    responses.map((r) => r.status),
+    [200, 200, 200, 200, 201, 200, 200, 200, 200, 200, 200, 200],
+  );
+  assert.equal(responses[6]?.header('content-length'), '14');
+  assert.equal(responses[7]?.header('content-length'), '13');
+  assert.equal(s.errors.length, 0);
+  assert.equal(frozen, 1);
+  const head = responses[paths.length] as (typeof responses)[0];
+  assert.equal(head.header('content-length'), '13');
+  assert.equal(head.body.length, 0);
+  assert.equal(responses[paths.length + 1]?.header('connection'), 'close');
+  assert.equal(responses[paths.length - 1]?.header('connection'), undefined);
+  client.destroy();
+});
+
+test('HTTP/1.0 keep-alive, then Connection: close from the handler, after repeats', async (t) => {
+  const s = await startServer(
+    (rq, res) => {
+      res.setHeader('Content-Type', 'text/plain');
+      if (rq.path === '/close') res.setHeader('Connection', 'close');
+      res.send('ok');
+    },
+    { t },
+  );
+  const k10 = req('GET', '/a', { Connection: 'keep-alive' }, undefined, '1.0');
+  const batch = Buffer.concat([req('GET', '/a'), req('GET', '/a'), k10, k10, req('GET', '/close')]);
+  const { responses } = await exchange(s.port, batch);
+  assert.deepEqual(
+    responses.map((r) => r.header('connection') ?? '-'),
+    ['-', '-', 'keep-alive', 'keep-alive', 'close'],
+  );
+});
+
+test('an invalid header value is refused even after a valid one of the same length', async (t) => {
+  const s = await startServer(
+    (rq, res) => {
+      res.setHeader('X-V', rq.path === '/bad' ? 'abc\r\nde' : 'abcdefgh');
+      res.send('ok');
+    },
+    { t },
+  );
+  const batch = Buffer.concat([req('GET', '/good'), req('GET', '/good'), req('GET', '/bad')]);
+  const { client, responses } = await exchange(s.port, batch, { responses: 3 });
+  assert.deepEqual(
+    responses.map((r) => r.status),
+    [200, 200, 500],
+  );
+  assert.equal(responses[2]?.header('x-v'), undefined);
+  assert.equal((s.errors[0]?.err as { code?: string }).code, 'RAPID_ERR_INVALID_HEADER');
+  client.destroy();
+});
