@@ -36,7 +36,6 @@ test('32 identical pipelined requests: 32 identical, complete answers; their hea
 });
 
 test('each answer differing from the previous in one input gets its own head', async (t) => {
-  let frozen = 0;
   const s = await startServer(
     (rq, res) => {
       res.setHeader('Server', 'Rapid');
@@ -45,16 +44,11 @@ test('each answer differing from the previous in one input gets its own head', a
       else res.setHeader('Content-Type', 'text/plain');
       if (p === '/status') res.status(201);
       if (p === '/close') res.setHeader('Connection', 'close');
-      if (p === '/frozen' && Object.isFrozen(rq.rawHeaders)) {
-        // The header array a repeated request shares with the one before cannot be changed.
-        assert.throws(() => (rq.rawHeaders as string[]).push('x', 'y'));
-        frozen++;
-      }
       res.send(p === '/long' ? 'Hello, World!!' : 'Hello, World!');
     },
     { t },
   );
-  const paths = ['/a', '/a', '/type', '/a', '/status', '/a', '/long', '/a', '/frozen', '/frozen'];
+  const paths = ['/a', '/a', '/type', '/a', '/status', '/a', '/long', '/a', '/b', '/b'];
   const batch = Buffer.concat([
     ...paths.map((p) => req('GET', p)),
     req('HEAD', '/a'),
@@ -76,7 +70,6 @@ test('each answer differing from the previous in one input gets its own head', a
   assert.equal(responses[6]?.header('content-length'), '14');
   assert.equal(responses[7]?.header('content-length'), '13');
   assert.equal(s.errors.length, 0);
-  assert.equal(frozen, 1);
   const head = responses[paths.length] as (typeof responses)[0];
   assert.equal(head.header('content-length'), '13');
   assert.equal(head.body.length, 0);
