@@ -12,6 +12,7 @@
  *                                   core is thrown away and done again, up to 3 times)
  *   --no-install   (do not apt-get/npm install missing tools)
  *   --no-publish   (do not write latest.svg or update README tables)
+  --no-tls       (skip the HTTPS/HTTP/2 part that follows a full run: bench/tls.ts, h2load)
  *   --publish-only <results.json>   (no runs: rewrite its .md, latest.svg and the README tables)
  */
 import { spawnSync } from 'node:child_process';
@@ -80,6 +81,7 @@ const { values: flags } = parseArgs({
     retries: { type: 'string', default: '3' },
     'no-install': { type: 'boolean', default: false },
     'no-publish': { type: 'boolean', default: false },
+    'no-tls': { type: 'boolean', default: false },
     'publish-only': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -618,6 +620,20 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${rel(base)}.md and ${rel(base)}.json`);
 
   if (!flags['no-publish']) publish(results, base);
+
+  // HTTPS and HTTP/2 (h2load against nginx and Node's own https/http2): bench/tls.ts, same
+  // pinning and repetitions, its own results file. Skipped when the run was narrowed to some
+  // servers or scenarios, or with --no-tls.
+  if (!flags['no-tls'] && flags.servers === undefined && flags.scenarios === undefined) {
+    const tls = join(root, 'dist', 'bench', 'tls.js');
+    console.log('\n[bench] HTTPS and HTTP/2: node dist/bench/tls.js');
+    const r = spawnSync(
+      process.execPath,
+      [tls, '--duration', String(opts.duration), '--rounds', String(opts.reps)],
+      { stdio: 'inherit', cwd: root },
+    );
+    if (r.status !== 0) console.error(`[bench] the HTTPS/HTTP/2 benchmark failed (${r.status})`);
+  }
 }
 
 /** Write results/latest.svg and refresh the README tables between the bench markers. */
