@@ -229,6 +229,21 @@ export interface CgiEnvInput {
 const SOFTWARE = 'Rapid';
 
 /**
+ * What a script gets for a request: the body, read whole first when it is chunked (a script
+ * needs CONTENT_LENGTH; bounded by maxBodyBytes), else null (stream it), and the CGI variables.
+ */
+export async function scriptRequest(
+  req: RapidRequest,
+  target: ScriptTarget,
+  documentRoot: string,
+  extra: Readonly<Record<string, string>> | undefined,
+): Promise<{ body: Buffer | null; vars: Record<string, string> }> {
+  const body = req.hasBody && req.contentLength < 0 ? await req.body() : null;
+  const contentLength = body !== null ? body.length : req.hasBody ? req.contentLength : 0;
+  return { body, vars: cgiVariables({ req, target, documentRoot, contentLength, extra }) };
+}
+
+/**
  * The CGI/1.1 meta-variables of a request as [name, value] pairs (RFC 3875 §4.1, plus the ones
  * PHP and common FastCGI apps read). Request headers become HTTP_<NAME> with "-" as "_", except:
  * Content-Type/-Length (they are CONTENT_TYPE/CONTENT_LENGTH), Proxy (httpoxy: CGI programs read

@@ -21,7 +21,7 @@ import { pipeline } from 'node:stream';
 import { E, RapidError, type ErrorSpec } from '../../core/errors.js';
 import type { RapidRequest, RapidResponse } from '../../core/types.js';
 import { onClientGone } from '../../app/fetch.js';
-import { cgiVariables, findScript, isStringRecord, type ScriptLookup } from '../cgi-env.js';
+import { findScript, scriptRequest, isStringRecord, type ScriptLookup } from '../cgi-env.js';
 import { CgiOutput, defaultLog, sendErrorSpec, type InteropLog } from '../cgi-response.js';
 
 export interface CgiOptions {
@@ -164,15 +164,7 @@ class Cgi {
       sendErrorSpec(res, E.CGI_NOT_FOUND);
       return;
     }
-    const body = req.hasBody && req.contentLength < 0 ? await req.body() : null;
-    const length = body !== null ? body.length : req.hasBody ? req.contentLength : 0;
-    const vars = cgiVariables({
-      req,
-      target,
-      documentRoot: this.lookup.root,
-      contentLength: length,
-      extra: this.env,
-    });
+    const { body, vars } = await scriptRequest(req, target, this.lookup.root, this.env);
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     };

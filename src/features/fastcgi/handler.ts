@@ -23,7 +23,7 @@ import { E, RapidError, type ErrorSpec } from '../../core/errors.js';
 import type { RapidRequest, RapidResponse } from '../../core/types.js';
 import { onClientGone } from '../../app/fetch.js';
 import {
-  cgiVariables,
+  scriptRequest,
   isStringRecord,
   pathsAsBytes,
   ScriptCache,
@@ -230,15 +230,7 @@ class FastCgi {
       return;
     }
     // A chunked body has no length to give PHP: read it whole first (bounded by maxBodyBytes).
-    const body = req.hasBody && req.contentLength < 0 ? await req.body() : null;
-    const length = body !== null ? body.length : req.hasBody ? req.contentLength : 0;
-    const env = cgiVariables({
-      req,
-      target,
-      documentRoot: this.lookup.root,
-      contentLength: length,
-      extra: this.params,
-    });
+    const { body, vars: env } = await scriptRequest(req, target, this.lookup.root, this.params);
     pathsAsBytes(env);
     const params = encodeParams(env);
     // A reused connection the server closed just as we sent on it can be retried once, but only
