@@ -195,7 +195,35 @@ export class H1Response extends ResponseFields implements RapidResponse {
   sendPrepared(prepared: PreparedResponse): void {
     this.claimFinish();
     this.statusCode = prepared.status;
-    this.sendWhole(prepared.body, prepared.headerBlock);
+    const body = prepared.body;
+    const len = body.byteLength;
+    if (len === 0 || len > WIRE_MAX_BODY || this.isHead || statusHasNoBody(prepared.status)) {
+      this.sendWhole(body, prepared.headerBlock);
+      return;
+    }
+    // A prepared response is sent again and again: keep head + body as one Buffer, so a hit is
+    // one write of one buffer (no writev of a string and a Buffer). It is rebuilt at most once
+    // per Date second; a head that differs within the second (other headers set, HTTP/1.0,
+    // Connection: close) goes out as two pieces instead of churning the copy.
+    const head = this.head(len, prepared.headerBlock);
+    const sink = this.sink;
+    const w = wires.get(prepared);
+    if (w !== undefined && w.head === head) {
+      sink.write(this, w.buf);
+    } else {
+      const date = dateHeaderLine();
+      if (w === undefined || w.date !== date) {
+        const buf = Buffer.allocUnsafe(head.length + len);
+        buf.write(head, 0, 'latin1');
+        buf.set(body, head.length);
+        wires.set(prepared, { head, date, buf });
+        sink.write(this, buf);
+      } else {
+        sink.write(this, head);
+        sink.write(this, toBuffer(body));
+      }
+    }
+    sink.finish(this);
   }
 
   /** A catalog error as the whole response (used for handler failures and timeouts). */
@@ -346,6 +374,18 @@ export class H1Response extends ResponseFields implements RapidResponse {
     this.sink.abort(this);
   }
 }
+
+/** Bodies up to this size are kept together with their head (see sendPrepared). */
+const WIRE_MAX_BODY = 16 * 1024;
+
+/** A prepared response's last head and body as one Buffer, and the Date second it was built in. */
+interface Wire {
+  head: string;
+  date: string;
+  buf: Buffer;
+}
+
+const wires = new WeakMap<PreparedResponse, Wire>();
 
 /** The inputs and result of the last head built (see H1Response.head). */
 interface LastHead {

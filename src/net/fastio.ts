@@ -183,6 +183,10 @@ export function directWrite(
   let keep: unknown = null;
   if (list === null) {
     err = handle.writeLatin1String(req, str);
+  } else if (str === '' && list.length === 1 && typeof list[0] !== 'string') {
+    // One Buffer (a prepared response's head and body): a plain write, no writev array.
+    keep = list[0];
+    err = handle.writeBuffer(req, keep as Buffer);
   } else {
     const chunks: unknown[] = [];
     if (str !== '') list.push(str);
