@@ -114,3 +114,89 @@ test('an invalid header value is refused even after a valid one of the same leng
   assert.equal((s.errors[0]?.err as { code?: string }).code, 'RAPID_ERR_INVALID_HEADER');
   client.destroy();
 });
+
+test('prepared responses (head and body kept as one buffer) stay exact whatever differs', async (t) => {
+  const a = {
+    status: 200,
+    headerBlock: 'Content-Type: text/plain\r\nX-P: a\r\n',
+    body: Buffer.from('A'.repeat(1500)),
+  };
+  const b = {
+    status: 200,
+    headerBlock: 'Content-Type: text/html\r\nX-P: b\r\n',
+    body: Buffer.from('<b>' + 'B'.repeat(900)),
+  };
+  const s = await startServer(
+    (rq, res) => {
+      const p = rq.path;
+      if (p === '/extra') res.setHeader('X-Extra', 'yes');
+      if (p === '/close') res.setHeader('Connection', 'close');
+      res.sendPrepared(p === '/b' ? b : a);
+    },
+    { t },
+  );
+  const batch = Buffer.concat([
+    req('GET', '/a'),
+    req('GET', '/b'),
+    req('GET', '/a'),
+    req('GET', '/extra'),
+    req('GET', '/a'),
+    req('HEAD', '/a'),
+    req('GET', '/b', { Connection: 'keep-alive' }, undefined, '1.0'),
+    req('GET', '/b'),
+    req('GET', '/close'),
+  ]);
+  const { client, responses } = await exchange(s.port, batch, {
+    isHead: (i) => i === 5,
+    responses: 9,
+  });
+  client.destroy();
+  assert.deepEqual(
+    responses.map((r) => [
+      r.header('x-p'),
+      r.header('x-extra') ?? '-',
+      r.header('connection') ?? '-',
+      r.header('content-length'),
+      r.body.length,
+    ]),
+    [
+      ['a', '-', '-', '1500', 1500],
+      ['b', '-', '-', '903', 903],
+      ['a', '-', '-', '1500', 1500],
+      ['a', 'yes', '-', '1500', 1500],
+      ['a', '-', '-', '1500', 1500],
+      ['a', '-', '-', '1500', 0],
+      ['b', '-', 'keep-alive', '903', 903],
+      ['b', '-', '-', '903', 903],
+      ['a', '-', 'close', '1500', 1500],
+    ],
+  );
+  for (const [i, r] of responses.entries()) {
+    if (i !== 5)
+      assert.equal(r.text(), r.header('x-p') === 'a' ? a.body.toString() : b.body.toString());
+    assert.equal(r.all('date').length, 1);
+  }
+});
+
+test('a prepared response sent again in a later second carries the new Date', async (t) => {
+  const p = {
+    status: 200,
+    headerBlock: 'Content-Type: text/plain\r\n',
+    body: Buffer.from('x'.repeat(100)),
+  };
+  const s = await startServer((_rq, res) => res.sendPrepared(p), { t });
+  const get = async (): Promise<string | undefined> => {
+    const { client, responses } = await exchange(s.port, req('GET', '/'), { responses: 1 });
+    client.destroy();
+    return responses[0]?.header('date');
+  };
+  const first = await get();
+  let later = first;
+  // The Date header changes once a second; poll until it has (a few seconds at most).
+  for (let i = 0; i < 50 && later === first; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    later = await get();
+  }
+  assert.notEqual(later, first);
+  assert.ok(Date.parse(later as string) > Date.parse(first as string));
+});
