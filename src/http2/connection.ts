@@ -87,6 +87,9 @@ class H2Connection implements TrackedConnection, StreamOwner {
   private readonly hw = new ByteWriter(1024);
 
   private readonly streams = new Map<number, H2StreamResponse>();
+  /** The last few stream ids closed (a ring), to tell STREAM_CLOSED from PROTOCOL_ERROR. */
+  private readonly recentlyClosed: number[] = new Array<number>(16).fill(0);
+  private closedAt = 0;
   private lastStreamId = 0;
   private input: Buffer | null = null;
   private prefaceSeen = false;
@@ -437,7 +440,9 @@ class H2Connection implements TrackedConnection, StreamOwner {
       return;
     }
     if (sid <= this.lastStreamId) {
-      this.connError(F.STREAM_CLOSED);
+      // HEADERS on a stream that was closed is STREAM_CLOSED; an id below the last one that was
+      // never used is a PROTOCOL_ERROR (§5.1, §5.1.1).
+      this.connError(this.recentlyClosed.includes(sid) ? F.STREAM_CLOSED : F.PROTOCOL_ERROR);
       return;
     }
     this.lastStreamId = sid;
@@ -655,6 +660,8 @@ class H2Connection implements TrackedConnection, StreamOwner {
     if (res.closed) return;
     res.closed = true;
     this.streams.delete(res.id);
+    this.recentlyClosed[this.closedAt] = res.id;
+    this.closedAt = (this.closedAt + 1) & 15;
     this.blocked.delete(res);
     res.pending = null;
     res.pendingBytes = 0;
