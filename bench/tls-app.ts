@@ -1,6 +1,6 @@
 /**
  * Rapid's HTTPS/HTTP2 benchmark app for bench/tls.ts: /plaintext as in bench/app.ts, served with
- * TLS from CERT and KEY (PEM paths) on PORT, HTTP/2 offered by ALPN.
+ * TLS from CERT and KEY (PEM paths) on PORT, HTTP/2 offered by ALPN (H2ENGINE=node: node:http2).
  */
 import { serve } from '../src/server/server.js';
 
@@ -9,6 +9,7 @@ const server = await serve({
   port: Number(process.env.PORT ?? 8443),
   host: process.env.HOST ?? '127.0.0.1',
   tls: { cert: process.env.CERT ?? 'cert.pem', key: process.env.KEY ?? 'key.pem' },
+  http2Engine: process.env.H2ENGINE === 'node' ? 'node' : 'rapid',
   handler(req, res) {
     res.setHeader('Server', 'Rapid');
     if (req.path === '/plaintext') {

@@ -114,12 +114,20 @@ http {
 const PEERS: Peer[] = [
   {
     name: 'rapid',
-    notes:
-      'serve({ tls }) with its own HTTP/1.1 engine on TLS and H2Request/H2Response on node:http2',
+    notes: 'serve({ tls }) with its own HTTP/1.1 and HTTP/2 engines on TLS',
     launch: (_t, port, cert, key) => ({
       cmd: process.execPath,
       args: [join(root, 'dist', 'bench', 'tls-app.js')],
       env: { PORT: String(port), HOST: host, CERT: cert, KEY: key },
+    }),
+  },
+  {
+    name: 'rapid-node-h2',
+    notes: "serve({ tls, http2Engine: 'node' }): H2Request/H2Response on node:http2",
+    launch: (_t, port, cert, key) => ({
+      cmd: process.execPath,
+      args: [join(root, 'dist', 'bench', 'tls-app.js')],
+      env: { PORT: String(port), HOST: host, CERT: cert, KEY: key, H2ENGINE: 'node' },
     }),
   },
   {

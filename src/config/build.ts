@@ -568,7 +568,10 @@ async function listenOne(
   try {
     if (l.tls !== undefined && builder.features.tls !== undefined)
       Object.assign(extra, builder.features.tls(l, config.sites, ctx));
-    if ((l.http2 !== undefined || l.h2c !== undefined) && builder.features.http2 !== undefined)
+    if (
+      (l.http2 !== undefined || l.h2c !== undefined || l.http2Engine !== undefined) &&
+      builder.features.http2 !== undefined
+    )
       Object.assign(extra, builder.features.http2(l, ctx));
   } catch (err) {
     throw asConfigError(builder.loaded, at, err);
@@ -766,12 +769,14 @@ export async function startServers(
               );
             } else if (
               old !== undefined &&
-              (l.http2 !== old.config.http2 || l.h2c !== old.config.h2c)
+              (l.http2 !== old.config.http2 ||
+                l.h2c !== old.config.h2c ||
+                l.http2Engine !== old.config.http2Engine)
             ) {
               throw settingError(
                 next,
                 `listeners[${i}]`,
-                'changing http2 or h2c of a listener needs a restart',
+                'changing http2, h2c or http2Engine of a listener needs a restart',
                 E.CONFIG_BUILD_FAILED,
               );
             } else if (old !== undefined) {

@@ -74,7 +74,11 @@ export const factories: FeatureFactories = {
   cgi: (o, ctx) => createCgiHandler({ ...o, baseDir: ctx.baseDir }),
   proxy: (o) => createProxyHandler(o),
   tls: (listener, sites, ctx) => ({ tls: listenerTls(listener, sites, ctx.baseDir) }),
-  http2: (listener) => ({ http2: listener.http2, h2c: listener.h2c }),
+  http2: (listener) => ({
+    http2: listener.http2,
+    h2c: listener.h2c,
+    http2Engine: listener.http2Engine,
+  }),
   access: (rules, ctx) => createAccessControl(rules, { baseDir: ctx.baseDir }),
   headers: (rules) => createHeaderRules(rules),
   redirects: (rules) => createRedirects(rules),

@@ -291,6 +291,15 @@ const Listener = group(
     tls: opt(needs('tls', ListenerTls)),
     http2: opt(needs('http2', bool('Offer HTTP/2 (ALPN h2) on TLS (default true with tls).'))),
     h2c: opt(needs('http2', bool('Accept cleartext HTTP/2 (prior knowledge and Upgrade: h2c).'))),
+    http2Engine: opt(
+      needs(
+        'http2',
+        oneOf(
+          ['rapid', 'node'] as const,
+          "The HTTP/2 engine: 'rapid' (Rapid's own, the default) or 'node' (node:http2).",
+        ),
+      ),
+    ),
   },
   'One address to listen on. Every site is served on every listener.',
 );

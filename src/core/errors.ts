@@ -388,6 +388,13 @@ export const E = Object.freeze({
     400,
     'HTTP/2 request body length differs from its content-length',
   ),
+  HTTP2_HEADERS_TOO_LARGE: spec('HTTP2_HEADERS_TOO_LARGE', 431, 'Request header fields too large'),
+  HTTP2_TOO_MANY_HEADERS: spec('HTTP2_TOO_MANY_HEADERS', 431, 'Too many request header fields'),
+  HTTP2_CONNECT_UNSUPPORTED: spec(
+    'HTTP2_CONNECT_UNSUPPORTED',
+    501,
+    'CONNECT is not supported over HTTP/2',
+  ),
 
   // Server lifecycle (src/server, src/net).
   SERVER_NOT_LISTENING: spec('SERVER_NOT_LISTENING', 500, 'The server is not listening'),

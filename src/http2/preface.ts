@@ -11,7 +11,8 @@ export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
 
 /**
  * Wait for enough bytes to tell; call `h2(stream)` with a stream that yields every byte read
- * (the preface included), or `h1(socket)` with the bytes put back with unshift(). A socket that
+ * (the preface included), or `h1(socket)` with the bytes put back with unshift(); with `h2Raw`,
+ * an h2 socket goes to it as is, with the bytes read so far (Rapid's own engine). A socket that
  * sends nothing within `timeoutMs` is destroyed (the HTTP/1.1 engine would close it too).
  */
 export function sniffPreface(
@@ -19,6 +20,7 @@ export function sniffPreface(
   timeoutMs: number,
   h2: (stream: Duplex) => void,
   h1: (socket: Socket) => void,
+  h2Raw?: (socket: Socket, head: Buffer) => void,
 ): void {
   let buf: Buffer | null = null;
   const cleanup = (): void => {
@@ -38,7 +40,11 @@ export function sniffPreface(
     if (isH2 && buf.length < PREFACE.length) return; // a prefix of the preface: wait for more
     cleanup();
     socket.pause();
-    if (isH2) h2(replay(socket, buf));
+    if (isH2 && h2Raw !== undefined) {
+      // An engine that reads the socket in JavaScript takes the bytes read so far as they are.
+      h2Raw(socket, buf);
+      socket.resume();
+    } else if (isH2) h2(replay(socket, buf));
     else {
       socket.unshift(buf);
       h1(socket);

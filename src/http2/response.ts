@@ -23,7 +23,7 @@ export interface H2ResponseOwner {
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Never sent on HTTP/2 (RFC 9113 §8.2.2); Node would refuse the whole response. */
-const CONNECTION_SPECIFIC = new Set([
+export const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -40,7 +40,7 @@ const RESPOND_OPEN = Object.freeze({ endStream: false });
 const preparedHeaders = new WeakMap<PreparedResponse, [string, string][]>();
 
 /** The fields of an HTTP/1.1-style header block, without connection-specific ones and Date. */
-function blockFields(block: string): [string, string][] {
+export function blockFields(block: string): [string, string][] {
   const fields: [string, string][] = [];
   for (const line of block.split('\r\n')) {
     const colon = line.indexOf(':');
@@ -52,7 +52,7 @@ function blockFields(block: string): [string, string][] {
   return fields;
 }
 
-function preparedFields(prepared: PreparedResponse): [string, string][] {
+export function preparedFields(prepared: PreparedResponse): [string, string][] {
   let fields = preparedHeaders.get(prepared);
   if (fields === undefined) {
     fields = blockFields(prepared.headerBlock);

@@ -22,7 +22,7 @@ import {
   type HttpsRedirectOptions,
 } from '../features/https/index.js';
 import { H1Connection, type H1Options } from '../http1/connection.js';
-import { H2Engine, sniffPreface } from '../http2/index.js';
+import { H2Engine, H2OwnEngine, sniffPreface } from '../http2/index.js';
 import { listen } from '../net/listener.js';
 import { ConnectionRegistry, type TrackedConnection } from '../net/registry.js';
 import { observe, type Observability, type ObserveOptions } from './observe.js';
@@ -56,6 +56,8 @@ export interface ServeOptions extends ObserveOptions {
   http2?: boolean;
   /** Accept HTTP/2 with prior knowledge on this cleartext listener (default false). */
   h2c?: boolean;
+  /** The HTTP/2 engine: 'rapid' (default, src/http2/connection.ts) or 'node' (node:http2). */
+  http2Engine?: 'rapid' | 'node';
   /** Answer cleartext requests with a redirect to HTTPS (301 GET/HEAD, 308 others). */
   redirectToHttps?: boolean | HttpsRedirectOptions;
   /** Strict-Transport-Security on HTTPS responses. */
@@ -248,13 +250,25 @@ export async function serve(options: ServeOptions): Promise<RapidServer> {
     secure: options.tls !== undefined,
     onResponse,
   };
+  const engine = options.http2Engine ?? 'rapid';
+  if (engine !== 'rapid' && engine !== 'node') {
+    throw new RapidError(E.INVALID_OPTION, `http2Engine must be 'rapid' or 'node'`);
+  }
   const tlsSetup = options.tls === undefined ? null : new TlsSetup(options.tls);
   const wantH2 = tlsSetup !== null ? options.http2 !== false : options.h2c === true;
-  const h2 = wantH2 ? new H2Engine({ handler, limits, onError: h1.onError }, registry) : null;
+  const h2opts = { handler, limits, onError: h1.onError };
+  const h2 = !wantH2
+    ? null
+    : engine === 'rapid'
+      ? new H2OwnEngine(h2opts, registry)
+      : new H2Engine(h2opts, registry);
   const onH1 = (socket: net.Socket): void => registry.add(new H1Connection(socket, h1, registry));
   let onSocket = onH1;
   if (tlsSetup === null && h2 !== null) {
-    onSocket = (socket) => sniffPreface(socket, limits.headersTimeout, (s) => h2.accept(s), onH1);
+    const raw =
+      h2 instanceof H2OwnEngine ? (s: net.Socket, head: Buffer) => h2.accept(s, head) : undefined;
+    onSocket = (socket) =>
+      sniffPreface(socket, limits.headersTimeout, (s) => h2.accept(s as net.Socket), onH1, raw);
   } else if (h2 !== null) {
     onSocket = (socket) => {
       if ((socket as tls.TLSSocket).alpnProtocol === 'h2') h2.accept(socket);

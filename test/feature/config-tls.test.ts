@@ -45,7 +45,7 @@ describe('config: TLS listeners and sites', () => {
       writeFileSync(
         file,
         `<Rapid>
-  <Listen host="127.0.0.1" port="0" h2c="true"/>
+  <Listen host="127.0.0.1" port="0" h2c="true" http2Engine="node"/>
   <Listen host="127.0.0.1" port="0">
     <Tls cert="${fallback.cert}" key="${fallback.key}"/>
   </Listen>
@@ -91,7 +91,7 @@ describe('config: TLS listeners and sites', () => {
         assert.equal(redirect.headers.location, `https://a.test:${secure}/x?y=1`);
         assert.equal(redirect.headers['strict-transport-security'], undefined);
         assert.equal((await get(plain, '/', 'b.test')).body, 'site b\n');
-        // h2c on the cleartext listener (prior knowledge).
+        // h2c on the cleartext listener (prior knowledge), on the node:http2 engine.
         const h2c = await run('curl', [
           '-sS',
           '-i',

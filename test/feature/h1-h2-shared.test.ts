@@ -1,8 +1,9 @@
 /**
  * The shared feature suite: one table of request -> expected response cases over routing, the
  * application layer, body parsers, errors and static files (output cache, 304, 206,
- * compression), run over HTTPS with HTTP/1.1 and with HTTP/2 against the same server. Every
- * case must give the same answer on both protocols.
+ * compression), run over HTTPS with HTTP/1.1 and with HTTP/2 against the same server (and over
+ * HTTP/2 on a second server with the node:http2 engine). Every case must give the same answer
+ * on both protocols and both HTTP/2 engines.
  */
 import assert from 'node:assert/strict';
 import https from 'node:https';
@@ -40,6 +41,9 @@ const files = {
 let root: string;
 let server: RapidServer;
 let session: http2.ClientHttp2Session;
+/** The same handler on the node:http2 engine (http2Engine: 'node'). */
+let nodeServer: RapidServer;
+let nodeSession: http2.ClientHttp2Session;
 const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
 
 function h1(r: Req): Promise<Reply> {
@@ -71,9 +75,9 @@ function h1(r: Req): Promise<Reply> {
   });
 }
 
-async function h2(r: Req): Promise<Reply> {
+async function h2(r: Req, s: http2.ClientHttp2Session = session): Promise<Reply> {
   const reply = await h2request(
-    session,
+    s,
     { ':method': r.method ?? 'GET', ':path': r.path, ...r.headers },
     r.body,
   );
@@ -248,20 +252,32 @@ before(async () => {
     onError: () => {},
   });
   session = await h2connect(`https://127.0.0.1:${server.port}`);
+  nodeServer = await serve({
+    port: 0,
+    host: '127.0.0.1',
+    handler,
+    tls: { cert: cert.cert, key: cert.key },
+    http2Engine: 'node',
+    onError: () => {},
+  });
+  nodeSession = await h2connect(`https://127.0.0.1:${nodeServer.port}`);
   after(() => files_.close());
 });
 
 after(async () => {
   session?.destroy();
+  nodeSession?.destroy();
   agent.destroy();
   await server?.close(1000);
+  await nodeServer?.close(1000);
   if (root !== undefined) removeSite(root);
   cleanupCerts();
 });
 
 for (const [proto, send] of [
   ['HTTP/1.1', h1],
-  ['HTTP/2', h2],
+  ['HTTP/2', (r: Req) => h2(r)],
+  ['HTTP/2 (node engine)', (r: Req) => h2(r, nodeSession)],
 ] as const) {
   describe(`shared feature suite over ${proto} (TLS)`, () => {
     for (const c of cases) {

@@ -44,9 +44,14 @@ interface ProbeResult {
   reported?: boolean;
 }
 
-for (const transport of ['tls', 'h2c'] as const) {
+for (const [transport, engine] of [
+  ['tls', 'rapid'],
+  ['h2c', 'rapid'],
+  ['tls', 'node'],
+  ['h2c', 'node'],
+] as const) {
   describe(
-    `HTTP/2 flood defences (${transport})`,
+    `HTTP/2 flood defences (${transport}, ${engine} engine)`,
     { skip: pythonH2 === null && 'python3-h2 missing' },
     () => {
       let server: RapidServer;
@@ -86,6 +91,7 @@ for (const transport of ['tls', 'h2c'] as const) {
           host: '127.0.0.1',
           handler: (_req, res) => res.send('ok'),
           onError: (err) => errors.push(err),
+          http2Engine: engine,
           ...(transport === 'tls' ? { tls: { cert: cert.cert, key: cert.key } } : { h2c: true }),
         });
         bystander = await h2connect(
