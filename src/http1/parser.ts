@@ -145,8 +145,11 @@ for (const name of new Set(HEADER_NAMES.values())) {
   (NAMES_BY_LENGTH[name.length] ??= []).push({ bytes: Buffer.from(name, 'latin1'), name });
 }
 
-/** The interned lowercase name of the token buf[start, end) (already checked to be a token). */
-function internName(buf: Buffer, start: number, end: number): string {
+/**
+ * The interned lowercase name of the token buf[start, end) (already checked to be a token) when
+ * it is a well-known one, else null.
+ */
+function internName(buf: Buffer, start: number, end: number): string | null {
   const candidates = NAMES_BY_LENGTH[end - start];
   if (candidates !== undefined) {
     next: for (let c = 0; c < candidates.length; c++) {
@@ -160,7 +163,7 @@ function internName(buf: Buffer, start: number, end: number): string {
       return cand.name;
     }
   }
-  return lowerName(buf.latin1Slice(start, end));
+  return null;
 }
 
 /**
@@ -194,8 +197,27 @@ function fieldValueBytes(buf: Buffer, start: number, end: number): boolean {
 /** Most requests have no trailers: they all share this empty array. */
 const NO_TRAILERS = Object.freeze([]) as unknown as string[];
 
-function lowerName(raw: string): string {
-  return HEADER_NAMES.get(raw) ?? raw.toLowerCase();
+/**
+ * Other names seen, as sent, mapped to their lowercase form: an application's own headers
+ * (X-Request-Id, traceparent, ...) come again and again. Bounded, so names made up by clients
+ * cannot grow it without limit; past the bound they are simply lowercased each time.
+ */
+const OTHER_NAMES = new Map<string, string>();
+const MAX_OTHER_NAMES = 512;
+
+/**
+ * The lowercase name of the token buf[start, end) that internName() did not know; `raw` is the
+ * same bytes as a string (a slice of the parser's window: it is never kept, since it would keep
+ * the whole window alive, so a new entry gets its own copy).
+ */
+function lowerName(raw: string, buf: Buffer, start: number, end: number): string {
+  let lower = HEADER_NAMES.get(raw) ?? OTHER_NAMES.get(raw);
+  if (lower === undefined) {
+    const own = buf.latin1Slice(start, end);
+    lower = own.toLowerCase();
+    if (OTHER_NAMES.size < MAX_OTHER_NAMES && own.length <= 64) OTHER_NAMES.set(own, lower);
+  }
+  return lower;
 }
 
 /** Host header value characters: RFC 3986 reg-name / IP-literal / IPv4 plus ":" port. */
@@ -646,7 +668,7 @@ export class MessageParser {
     if (!fieldValueBytes(buf, vs, ve)) return E.HTTP1_INVALID_HEADER_VALUE;
     const value = ve > vs ? this.text(buf, vs, ve) : '';
     if (++this.headerCount > this.limits.maxHeaderCount) return E.HTTP1_TOO_MANY_HEADERS;
-    const name = internName(buf, start, i);
+    const name = internName(buf, start, i) ?? lowerName(this.text(buf, start, i), buf, start, i);
     if (trailer) {
       if (this.trailers === NO_TRAILERS) this.trailers = [];
       this.trailers.push(name, value);

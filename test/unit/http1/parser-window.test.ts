@@ -99,3 +99,27 @@ test('the same Buffer object refilled with another request between reads: no sta
   assert.equal(p.url, '/first');
   assert.deepEqual(p.rawHeaders, ['host', 'one.example', 'accept', 'text/plain-aaaa']);
 });
+
+test('names the parser does not know are lowercased, again and again, past the cache bound', () => {
+  const p = new MessageParser(DEFAULT_LIMITS);
+  // 700 different names (more than the 512 remembered), each sent twice in different casings,
+  // and one longer than the 64 bytes a remembered name may have.
+  const long = `X-${'Long'.repeat(20)}`;
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 700; i += 50) {
+      let text = 'GET / HTTP/1.1\r\nHost: a\r\n';
+      const want = ['host', 'a'];
+      for (let k = i; k < i + 50; k++) {
+        const name = round === 0 ? `X-Custom-${k}-Name` : `x-CUSTOM-${k}-name`;
+        text += `${name}: v${k}\r\n`;
+        want.push(`x-custom-${k}-name`, `v${k}`);
+      }
+      text += `${long}: L\r\n\r\n`;
+      want.push(long.toLowerCase(), 'L');
+      const buf = Buffer.from(text, 'latin1');
+      assert.equal(p.execute(buf, 0), buf.length);
+      assert.equal(p.event, EV_HEAD);
+      assert.deepEqual(p.rawHeaders, want);
+    }
+  }
+});
