@@ -7,7 +7,8 @@
 # hits both alike. Per path: the median req/s and the median server CPU µs per request (user +
 # system from /proc/<pid>/stat divided by wrk's request count; robust when the machine is busy).
 # Env: PATHS ("/plaintext /json"), REPS (5), DURATION (3s), CONNS (64), DEPTH (0 = no
-# pipelining, else requests per wrk write via bench/wrk/pipeline.lua), APP (bench/app.js or
+# pipelining, else requests per wrk write via bench/wrk/pipeline.lua, or SCRIPT: e.g.
+# bench/wrk/pipeline-distinct.lua, whose pipelined requests all differ), APP (bench/app.js or
 # fetch: the Hono app in fetch mode, bench/peers/rapid-fetch.mjs), ENV_A / ENV_B (extra
 # VAR=value words for one side's server, e.g. ENV_B=ROUTES=1000 with a = b), OUT (a file).
 # Wrapped in flock /tmp/rapid-bench.lock so two load runs never overlap.
@@ -24,6 +25,7 @@ REPS=${REPS:-5}
 DURATION=${DURATION:-3s}
 CONNS=${CONNS:-64}
 DEPTH=${DEPTH:-0}
+SCRIPT=${SCRIPT:-bench/wrk/pipeline.lua}
 APP=${APP:-bench/app.js}
 PORT_A=${PORT_A:-18191}
 PORT_B=${PORT_B:-18192}
@@ -79,7 +81,7 @@ PB=$(start "$PORT_B" "$DB" "${ENV_B:-}")
 trap 'kill $PA $PB 2>/dev/null || true' EXIT
 
 wrkargs=(-t1 -c"$CONNS" -d"$DURATION" -H "$HDR_ACCEPT" -H 'Connection: keep-alive')
-[ "$DEPTH" != 0 ] && wrkargs+=(-s bench/wrk/pipeline.lua)
+[ "$DEPTH" != 0 ] && wrkargs+=(-s "$SCRIPT")
 measure() { # port pid path -> "rps us_per_req"
   local t0 t1 out n rps extra=()
   [ "$DEPTH" != 0 ] && extra=(-- "$DEPTH")
@@ -97,7 +99,7 @@ for p in $PATHS; do # warm-up (JIT), not measured
 done
 
 {
-  echo "a = $A ($DA) ${ENV_A:-}, b = $B ($DB) ${ENV_B:-}; app $APP; node $(node --version); wrk -t1 -c$CONNS -d$DURATION depth $DEPTH; $REPS interleaved runs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "a = $A ($DA) ${ENV_A:-}, b = $B ($DB) ${ENV_B:-}; app $APP; node $(node --version); wrk -t1 -c$CONNS -d$DURATION depth $DEPTH${SCRIPT:+ ($SCRIPT)}; $REPS interleaved runs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   printf '%-12s %11s %11s %7s | %9s %9s %7s\n' path 'a req/s' 'b req/s' 'b/a' 'a us/req' 'b us/req' 'a/b'
   for p in $PATHS; do
     ar=() ac=() br=() bc=()

@@ -145,8 +145,11 @@ for (const name of new Set(HEADER_NAMES.values())) {
   (NAMES_BY_LENGTH[name.length] ??= []).push({ bytes: Buffer.from(name, 'latin1'), name });
 }
 
-/** The interned lowercase name of the token buf[start, end) (already checked to be a token). */
-function internName(buf: Buffer, start: number, end: number): string {
+/**
+ * The interned lowercase name of the token buf[start, end) (already checked to be a token) when
+ * it is a well-known one, else null.
+ */
+function internName(buf: Buffer, start: number, end: number): string | null {
   const candidates = NAMES_BY_LENGTH[end - start];
   if (candidates !== undefined) {
     next: for (let c = 0; c < candidates.length; c++) {
@@ -160,14 +163,61 @@ function internName(buf: Buffer, start: number, end: number): string {
       return cand.name;
     }
   }
-  return lowerName(buf.latin1Slice(start, end));
+  return null;
+}
+
+/**
+ * Bytes of input decoded at once for the strings of a head (see MessageParser.text): a few
+ * pipelined requests' worth, small enough that a head followed by a large body wastes little.
+ */
+const WINDOW_BYTES = 2048;
+
+/** True when buf[start, end) holds only field-value bytes; unrolled by 8 (about 2x faster). */
+function fieldValueBytes(buf: Buffer, start: number, end: number): boolean {
+  let j = start;
+  const t = FIELD_VALUE;
+  for (; j + 8 <= end; j += 8) {
+    if (
+      (t[buf[j]!]! &
+        t[buf[j + 1]!]! &
+        t[buf[j + 2]!]! &
+        t[buf[j + 3]!]! &
+        t[buf[j + 4]!]! &
+        t[buf[j + 5]!]! &
+        t[buf[j + 6]!]! &
+        t[buf[j + 7]!]!) !==
+      1
+    )
+      return false;
+  }
+  for (; j < end; j++) if (t[buf[j]!] !== 1) return false;
+  return true;
 }
 
 /** Most requests have no trailers: they all share this empty array. */
 const NO_TRAILERS = Object.freeze([]) as unknown as string[];
 
-function lowerName(raw: string): string {
-  return HEADER_NAMES.get(raw) ?? raw.toLowerCase();
+/**
+ * Other names seen, as sent, mapped to their lowercase form: an application's own headers
+ * (X-Request-Id, traceparent, ...) come again and again. Bounded, so names made up by clients
+ * cannot grow it without limit; past the bound they are simply lowercased each time.
+ */
+const OTHER_NAMES = new Map<string, string>();
+const MAX_OTHER_NAMES = 512;
+
+/**
+ * The lowercase name of the token buf[start, end) that internName() did not know; `raw` is the
+ * same bytes as a string (a slice of the parser's window: it is never kept, since it would keep
+ * the whole window alive, so a new entry gets its own copy).
+ */
+function lowerName(raw: string, buf: Buffer, start: number, end: number): string {
+  let lower = HEADER_NAMES.get(raw) ?? OTHER_NAMES.get(raw);
+  if (lower === undefined) {
+    const own = buf.latin1Slice(start, end);
+    lower = own.toLowerCase();
+    if (OTHER_NAMES.size < MAX_OTHER_NAMES && own.length <= 64) OTHER_NAMES.set(own, lower);
+  }
+  return lower;
 }
 
 /** Host header value characters: RFC 3986 reg-name / IP-literal / IPv4 plus ":" port. */
@@ -217,6 +267,15 @@ export class MessageParser {
 
   private state = S_REQUEST_LINE;
   private limits: Limits;
+  /**
+   * The input decoded as latin1 from `winStart` to `winEnd` (offsets in `winBuf`): one native
+   * call per window instead of one per target and field value (each costs about as much as
+   * decoding a whole 2 KB window); the strings handed out are slices of it.
+   */
+  private win = '';
+  private winBuf: Buffer | null = null;
+  private winStart = 0;
+  private winEnd = 0;
   private carry: Buffer | null = null;
   private headBytes = 0;
   private headerCount = 0;
@@ -240,6 +299,14 @@ export class MessageParser {
 
   /** Parse from `buf[off]`. Returns the offset reached; see `event`. */
   execute(buf: Buffer, off: number): number {
+    const reached = this.run(buf, off);
+    // The caller is done with this input (all consumed, or it stops here).
+    if (reached >= buf.length || this.event === EV_NEED_MORE || this.event === EV_ERROR)
+      this.dropWindow();
+    return reached;
+  }
+
+  private run(buf: Buffer, off: number): number {
     for (;;) {
       switch (this.state) {
         case S_REQUEST_LINE:
@@ -299,6 +366,7 @@ export class MessageParser {
   kill(): void {
     this.state = S_DEAD;
     this.carry = null;
+    this.dropWindow();
   }
 
   private fail(spec: ErrorSpec, off: number): number {
@@ -407,6 +475,31 @@ export class MessageParser {
     }
   }
 
+  /**
+   * buf[start, end) as a latin1 string, sliced from the decoded window when it covers the range.
+   * The window is keyed by the Buffer object and dropped whenever the caller is done with an
+   * input (all of it consumed, an error, kill), so a caller may refill the same Buffer for its
+   * next read. (It must not change bytes it has not yet passed through execute().)
+   */
+  private text(buf: Buffer, start: number, end: number): string {
+    if (buf !== this.winBuf || start < this.winStart || end > this.winEnd) {
+      const winEnd = Math.min(buf.length, Math.max(end, start + WINDOW_BYTES));
+      this.win = buf.latin1Slice(start, winEnd);
+      this.winBuf = buf;
+      this.winStart = start;
+      this.winEnd = winEnd;
+    }
+    const base = this.winStart;
+    return this.win.slice(start - base, end - base);
+  }
+
+  /** Forget the decoded window (its Buffer may be refilled by the caller). */
+  private dropWindow(): void {
+    this.winBuf = null;
+    this.win = '';
+    this.winEnd = 0;
+  }
+
   private resetMessage(): void {
     this.rawHeaders = [];
     this.trailers = NO_TRAILERS;
@@ -449,7 +542,7 @@ export class MessageParser {
     }
     if (i === ts) return E.HTTP1_INVALID_REQUEST_LINE;
     if (i >= end) return E.HTTP1_INVALID_REQUEST_LINE; // HTTP/0.9 style: no version
-    const url = buf.latin1Slice(ts, i);
+    const url = this.text(buf, ts, i);
     this.url = url;
     // HTTP-version = "HTTP" "/" DIGIT "." DIGIT, exactly, after a single SP.
     const v = i + 1;
@@ -572,12 +665,10 @@ export class MessageParser {
     while (vs < end && (buf[vs] === SP || buf[vs] === HTAB)) vs++;
     let ve = end;
     while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
-    for (let j = vs; j < ve; j++) {
-      if (FIELD_VALUE[buf[j]!] !== 1) return E.HTTP1_INVALID_HEADER_VALUE;
-    }
-    const value = ve > vs ? buf.latin1Slice(vs, ve) : '';
+    if (!fieldValueBytes(buf, vs, ve)) return E.HTTP1_INVALID_HEADER_VALUE;
+    const value = ve > vs ? this.text(buf, vs, ve) : '';
     if (++this.headerCount > this.limits.maxHeaderCount) return E.HTTP1_TOO_MANY_HEADERS;
-    const name = internName(buf, start, i);
+    const name = internName(buf, start, i) ?? lowerName(this.text(buf, start, i), buf, start, i);
     if (trailer) {
       if (this.trailers === NO_TRAILERS) this.trailers = [];
       this.trailers.push(name, value);

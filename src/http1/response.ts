@@ -113,16 +113,16 @@ export class H1Response extends ResponseFields implements RapidResponse {
     let h = statusLine(code) + block;
     let hasDate = false;
     if (hl !== null) {
-      const keys = hl.keys;
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i];
+      const f = hl.fields;
+      for (let i = 0; i < f.length; i += 3) {
+        const key = f[i];
         if (key === 'content-length' || key === 'transfer-encoding') continue;
         if (key === 'connection') {
-          if (/\bclose\b/i.test(hl.values[i] as string)) this.keepAlive = false;
+          if (/\bclose\b/i.test(f[i + 2] as string)) this.keepAlive = false;
           continue;
         }
         if (key === 'date') hasDate = true;
-        h += `${hl.names[i]}: ${hl.values[i]}\r\n`;
+        h += `${f[i + 1]}: ${f[i + 2]}\r\n`;
       }
     }
     if (code >= 200 && code !== 204) {
@@ -145,7 +145,7 @@ export class H1Response extends ResponseFields implements RapidResponse {
     // Kept by reference: a response's header list never changes once its head is built
     // (setHeader/removeHeader throw after headersSent).
     c.headers = hl;
-    c.headersLength = hl === null ? 0 : hl.keys.length;
+    c.headersLength = hl === null ? 0 : hl.fields.length;
     c.keepAliveOut = this.keepAlive;
     c.head = h;
     return h;
@@ -417,13 +417,13 @@ const lastHead: LastHead = {
 /** True when two header lists hold the same names and values in the same order. */
 function sameHeaders(a: HeaderList | null, b: HeaderList | null): boolean {
   if (a === null || b === null) return a === b;
-  const n = a.keys.length;
-  if (n !== lastHead.headersLength || n !== b.keys.length) return false;
-  const an = a.names;
-  const av = a.values;
-  const bn = b.names;
-  const bv = b.values;
-  for (let i = 0; i < n; i++) if (an[i] !== bn[i] || av[i] !== bv[i]) return false;
+  const af = a.fields;
+  const bf = b.fields;
+  const n = af.length;
+  if (n !== lastHead.headersLength || n !== bf.length) return false;
+  // Keys follow from names; names and values decide.
+  for (let i = 0; i < n; i += 3)
+    if (af[i + 1] !== bf[i + 1] || af[i + 2] !== bf[i + 2]) return false;
   return true;
 }
 

@@ -109,16 +109,16 @@ export class H2Response extends ResponseFields implements RapidResponse {
     if (fields !== null) for (const [k, v] of fields) addField(h, k, v);
     const hl = this.headers;
     if (hl !== null) {
-      const keys = hl.keys;
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i] as string;
+      const f = hl.fields;
+      for (let i = 0; i < f.length; i += 3) {
+        const key = f[i] as string;
         if (CONNECTION_SPECIFIC.has(key)) {
           // A handler's own content-length is kept for a streamed body (it is the length the
           // client may check); a whole body's length is always computed.
-          if (key === 'content-length' && length === -1) h[key] = hl.values[i];
+          if (key === 'content-length' && length === -1) h[key] = f[i + 2];
           continue;
         }
-        addField(h, key, hl.values[i] as string);
+        addField(h, key, f[i + 2] as string);
       }
     }
     if (length >= 0 && code >= 200 && code !== 204 && code !== 304) h['content-length'] = length;
