@@ -14,11 +14,14 @@
  * REUSEPORT=1 asks for SO_REUSEPORT (where Node has it) for the multi-process runs of bench/c10k.ts;
  * HEADERS_TIMEOUT sets limits.headersTimeout (ms) and BENCH_DIAG=1 prints, at exit, how many
  * connections closed before sending a byte and the longest accept-to-first-byte wait.
+ * ACCESS_LOG=<file> turns the access log on (ACCESS_FORMAT: common, combined (default) or json),
+ * so bench/ab.sh can A/B the log's cost: `ENV_A=ACCESS_LOG=.tmp/a.log ENV_B=ACCESS_LOG=.tmp/b.log`.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApp } from '../src/app/index.js';
 import type { Handler, RapidRequest, RapidResponse } from '../src/core/types.js';
+import type { AccessLogFormat } from '../src/features/log/index.js';
 import { createStaticHandler } from '../src/features/static/index.js';
 import { serve } from '../src/server/server.js';
 
@@ -83,6 +86,7 @@ function appHandler(n: number): Handler {
 const handler = routeCount > 0 ? appHandler(routeCount) : engineHandler;
 const headersTimeout =
   process.env.HEADERS_TIMEOUT === undefined ? undefined : Number(process.env.HEADERS_TIMEOUT);
+const accessLog = process.env.ACCESS_LOG;
 const server = await serve({
   port,
   host,
@@ -90,6 +94,14 @@ const server = await serve({
   ...(headersTimeout === undefined ? {} : { limits: { headersTimeout } }),
   ...(backlog === undefined ? {} : { backlog }),
   reusePort: process.env.REUSEPORT === '1',
+  ...(accessLog === undefined || accessLog === ''
+    ? {}
+    : {
+        accessLog: {
+          path: accessLog,
+          format: (process.env.ACCESS_FORMAT ?? 'combined') as AccessLogFormat,
+        },
+      }),
 });
 console.log(`Rapid bench app listening on http://${host}:${server.port}`);
 

@@ -1,8 +1,9 @@
 /**
  * The access log: one line per response in Apache's common or combined format or as JSON, chosen
- * per site (by Host). Lines are formatted from the engine's ResponseObserver arguments with plain
- * string concatenation (the timestamp is formatted once a second) and handed to a LineWriter,
- * which writes them in batches.
+ * per site (by Host). common and combined lines are written byte by byte straight into the
+ * LineWriter's batch buffer (no string is built per request; the timestamp is formatted once a
+ * second, and escaping happens in the same pass as the copy); JSON lines are strings the writer
+ * encodes. The LineWriter writes the batches.
  *
  *   common:   127.0.0.1 - - [01/Dec/2026:08:30:00 +0000] "GET / HTTP/1.1" 200 512
  *   combined: common + ` "referer" "user-agent"`
@@ -47,45 +48,136 @@ type Formatter = (
   remote: string,
 ) => string;
 
+/** Where an emitter puts a line: a LineWriter, or a scratch sink that makes a string of it. */
+interface Sink {
+  buf: Buffer;
+  off: number;
+  reserve(bytes: number, most?: number): boolean;
+  commit(): void;
+  write(line: string): void;
+}
+
+/** Writes one response's line into a sink (common and combined: byte by byte, no strings). */
+type Emitter = (
+  sink: Sink,
+  req: RapidRequest | null,
+  status: number,
+  bytes: number,
+  headBytes: number,
+  startMs: number,
+  remote: string,
+) => void;
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
-let clfSecond = -1;
-let clfTime = '';
-/** "[01/Dec/2026:08:30:00 +0000]" in local time, formatted at most once a second. */
+/** "[01/Dec/2026:08:30:00 +0000]" in local time for `nowMs`. */
 export function clfTimestamp(nowMs = Date.now()): string {
-  const sec = Math.floor(nowMs / 1000);
-  if (sec === clfSecond) return clfTime;
-  const d = new Date(sec * 1000);
+  const d = new Date(Math.floor(nowMs / 1000) * 1000);
   const off = -d.getTimezoneOffset();
   const sign = off < 0 ? '-' : '+';
   const abs = Math.abs(off);
-  clfTime =
+  return (
     `[${pad2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:` +
     `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ` +
-    `${sign}${pad2(Math.floor(abs / 60))}${pad2(abs % 60)}]`;
-  clfSecond = sec;
-  return clfTime;
+    `${sign}${pad2(Math.floor(abs / 60))}${pad2(abs % 60)}]`
+  );
 }
 
-// Characters Apache escapes in %r, %{Referer}i and %{User-agent}i: '"', '\' and non-printables.
-// eslint-disable-next-line no-control-regex
-const ESCAPE_ALL = /["\\\x00-\x1f\x7f-\uffff]/g;
-function hex(c: string): string {
-  if (c === '"') return '\\"';
-  if (c === '\\') return '\\\\';
-  const code = c.charCodeAt(0);
-  // Header values are latin1 strings (one char per byte); anything wider is escaped per unit.
-  return code < 0x100
-    ? `\\x${code.toString(16).padStart(2, '0')}`
-    : `\\u${code.toString(16).padStart(4, '0')}`;
+// The current timestamp, formatted once a second: a timer (unref'd, armed only while lines are
+// logged) clears it at the start of the next second, so a request reads no clock, as nginx's
+// cached time and the Date header (src/util/date.ts) do.
+let clfNow = '';
+function clearClfNow(): void {
+  clfNow = '';
 }
+function clfCurrent(): string {
+  if (clfNow === '') {
+    const now = Date.now();
+    clfNow = clfTimestamp(now);
+    setTimeout(clearClfNow, 1000 - (now % 1000)).unref();
+  }
+  return clfNow;
+}
+
+const HEX = '0123456789abcdef';
+
+/** Copy a string known to be ASCII (addresses, the timestamp) to b at o. */
+function putAscii(b: Buffer, o: number, s: string): number {
+  for (let i = 0; i < s.length; i++) b[o++] = s.charCodeAt(i);
+  return o;
+}
+
+/**
+ * Copy s to b at o, escaped as Apache escapes %r, %{Referer}i and %{User-agent}i: '"' and '\'
+ * with a backslash, control and non-ASCII bytes as \xhh (header values are latin1 strings, one
+ * char per byte; anything wider is escaped per UTF-16 unit as \uhhhh). At most 6 bytes a char.
+ */
+function putEscaped(b: Buffer, o: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c) {
+      b[o++] = c;
+      continue;
+    }
+    b[o++] = 0x5c;
+    if (c === 0x22 || c === 0x5c) b[o++] = c;
+    else if (c < 0x100) {
+      b[o++] = 0x78; // x
+      b[o++] = HEX.charCodeAt(c >> 4);
+      b[o++] = HEX.charCodeAt(c & 15);
+    } else {
+      b[o++] = 0x75; // u
+      b[o++] = HEX.charCodeAt(c >> 12);
+      b[o++] = HEX.charCodeAt((c >> 8) & 15);
+      b[o++] = HEX.charCodeAt((c >> 4) & 15);
+      b[o++] = HEX.charCodeAt(c & 15);
+    }
+  }
+  return o;
+}
+
+/** A non-negative integer in decimal (anything else as String() has it; at most 24 bytes). */
+function putNumber(b: Buffer, o: number, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) return putAscii(b, o, String(n));
+  let digits = 1;
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
+  let end = o + digits;
+  for (let m = n; end > o; m = Math.floor(m / 10)) b[--end] = 0x30 + (m % 10);
+  return o + digits;
+}
+
+/** A scratch sink: the emitters' output as a string (accessLogFormatter(), clfEscape()). */
+class StringSink implements Sink {
+  buf = Buffer.allocUnsafe(1024);
+  off = 0;
+  line = '';
+  reserve(_bytes: number, most = _bytes): boolean {
+    this.off = 0;
+    this.line = '';
+    if (this.buf.length < most) this.buf = Buffer.allocUnsafe(most);
+    return true;
+  }
+  commit(): void {
+    this.line = this.buf.toString('latin1', 0, this.off);
+  }
+  write(line: string): void {
+    this.line = line;
+  }
+}
+const scratch = new StringSink();
+
 /** A value safe between double quotes in a CLF line. */
 export function clfEscape(s: string): string {
   // A plain loop beats a regex test on the short strings of a log line.
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) return s.replace(ESCAPE_ALL, hex);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) {
+      scratch.reserve(s.length, s.length * 6);
+      scratch.off = putEscaped(scratch.buf, 0, s);
+      scratch.commit();
+      return scratch.line;
+    }
   }
   return s;
 }
@@ -96,29 +188,137 @@ function jsonString(s: string): string {
   return JSON_PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
-function requestLine(req: RapidRequest | null): string {
-  return req === null ? '-' : clfEscape(`${req.method} ${req.url} HTTP/${req.httpVersion}`);
+/**
+ * The bytes of the last value seen in one field, escaped: consecutive requests mostly repeat the
+ * client address, the request line and the user agent (a keep-alive connection, a busy page), so
+ * a repeat is one string comparison and one copy (TypedArray set) instead of a pass over every
+ * char. Values longer than `MEMO_MAX` chars are escaped each time.
+ */
+class Memo {
+  key: string | null = null;
+  bytes = new Uint8Array(0);
+}
+const MEMO_MAX = 512;
+
+/** Copy s escaped, from the memo when s is its last value (at most 6 bytes a char). */
+function putMemo(b: Buffer, o: number, m: Memo, s: string): number {
+  if (s === m.key) {
+    b.set(m.bytes, o);
+    return o + m.bytes.length;
+  }
+  const end = putEscaped(b, o, s);
+  if (s.length <= MEMO_MAX) {
+    m.key = s;
+    m.bytes = Uint8Array.prototype.slice.call(b, o, end);
+  }
+  return end;
 }
 
-const common: Formatter = (req, status, bytes, headBytes, _start, remote) => {
-  const body = bytes - headBytes;
-  return `${remote || '-'} - - ${clfTimestamp()} "${requestLine(req)}" ${status} ${body > 0 ? body : '-'}\n`;
-};
-
-const combined: Formatter = (req, status, bytes, headBytes, _start, remote) => {
-  const body = bytes - headBytes;
-  let referer = '-';
-  let ua = '-';
-  if (req !== null) {
-    const r = req.header('referer');
-    if (r !== undefined) referer = clfEscape(r);
-    const u = req.header('user-agent');
-    if (u !== undefined) ua = clfEscape(u);
+// "remote - - [time] \"", for the last address in the current second.
+let prefixRemote: string | null = null;
+let prefixTime = '';
+let prefixBytes = new Uint8Array(0);
+function putPrefix(b: Buffer, o: number, remote: string): number {
+  const time = clfCurrent();
+  if (remote !== prefixRemote || time !== prefixTime) {
+    const start = o;
+    o = putAscii(b, o, remote === '' ? '-' : remote);
+    o = putAscii(b, o, ' - - ');
+    o = putAscii(b, o, time);
+    b[o++] = 0x20;
+    b[o++] = 0x22;
+    prefixRemote = remote;
+    prefixTime = time;
+    prefixBytes = Uint8Array.prototype.slice.call(b, start, o);
+    return o;
   }
-  return `${remote || '-'} - - ${clfTimestamp()} "${requestLine(req)}" ${status} ${body > 0 ? body : '-'} "${referer}" "${ua}"\n`;
-};
+  b.set(prefixBytes, o);
+  return o + prefixBytes.length;
+}
 
-const json: Formatter = (req, status, bytes, headBytes, startMs, remote) => {
+// The last request line ("GET /a HTTP/1.1", escaped), keyed by its three parts.
+let lineMethod = '';
+let lineUrl: string | null = null;
+let lineVersion = '';
+let lineBytes = new Uint8Array(0);
+function putRequestLine(b: Buffer, o: number, req: RapidRequest): number {
+  const method = req.method;
+  const url = req.url;
+  const version = req.httpVersion;
+  if (url === lineUrl && method === lineMethod && version === lineVersion) {
+    b.set(lineBytes, o);
+    return o + lineBytes.length;
+  }
+  const start = o;
+  o = putEscaped(b, o, method);
+  b[o++] = 0x20;
+  o = putEscaped(b, o, url);
+  o = putAscii(b, o, ' HTTP/');
+  o = putEscaped(b, o, version);
+  if (url.length <= MEMO_MAX) {
+    lineMethod = method;
+    lineUrl = url;
+    lineVersion = version;
+    lineBytes = Uint8Array.prototype.slice.call(b, start, o);
+  }
+  return o;
+}
+
+const refererMemo = new Memo();
+const agentMemo = new Memo();
+
+/**
+ * common:   remote - - [time] "request line" status size
+ * combined: common + ` "referer" "user-agent"`
+ * The line's worst case (every char of the quoted fields escaped to 6 bytes) is reserved first,
+ * then it is written without another check.
+ */
+function clf(withAgent: boolean): Emitter {
+  return (sink, req, status, bytes, headBytes, _startMs, remote) => {
+    const body = bytes - headBytes;
+    let referer: string | undefined;
+    let ua: string | undefined;
+    let quoted = 1;
+    if (req !== null) {
+      quoted = req.method.length + req.url.length + req.httpVersion.length + 7;
+      if (withAgent) {
+        referer = req.header('referer');
+        ua = req.header('user-agent');
+        if (referer !== undefined) quoted += referer.length;
+        if (ua !== undefined) quoted += ua.length;
+      }
+    }
+    const fixed = remote.length + 96;
+    if (!sink.reserve(fixed + quoted, fixed + quoted * 6)) return;
+    const b = sink.buf;
+    let o = putPrefix(b, sink.off, remote);
+    if (req === null) b[o++] = 0x2d;
+    else o = putRequestLine(b, o, req);
+    b[o++] = 0x22;
+    b[o++] = 0x20;
+    o = putNumber(b, o, status);
+    b[o++] = 0x20;
+    if (body > 0) o = putNumber(b, o, body);
+    else b[o++] = 0x2d;
+    if (withAgent) {
+      b[o++] = 0x20;
+      b[o++] = 0x22;
+      if (referer === undefined) b[o++] = 0x2d;
+      else o = putMemo(b, o, refererMemo, referer);
+      b[o++] = 0x22;
+      b[o++] = 0x20;
+      b[o++] = 0x22;
+      if (ua === undefined) b[o++] = 0x2d;
+      else o = putMemo(b, o, agentMemo, ua);
+      b[o++] = 0x22;
+    }
+    b[o++] = 0x0a;
+    sink.off = o;
+    sink.commit();
+  };
+}
+
+const json: Emitter = (sink, req, status, bytes, headBytes, startMs, remote) => {
   const ms = startMs > 0 ? Math.round((performance.now() - startMs) * 1000) / 1000 : 0;
   let line = `{"time":"${new Date().toISOString()}","remote":${jsonString(remote)}`;
   if (req !== null) {
@@ -133,19 +333,27 @@ const json: Formatter = (req, status, bytes, headBytes, startMs, remote) => {
     const u = req.header('user-agent');
     if (u !== undefined) line += `,"user_agent":${jsonString(u)}`;
   }
-  return `${line}}\n`;
+  sink.write(`${line}}\n`);
 };
 
-const FORMATTERS: Record<AccessLogFormat, Formatter> = { common, combined, json };
+const EMITTERS: Record<AccessLogFormat, Emitter> = {
+  common: clf(false),
+  combined: clf(true),
+  json,
+};
 
-/** The formatter of one format, for tests and for other loggers. */
+/** The formatter of one format as a string (with its newline), for tests and for other loggers. */
 export function accessLogFormatter(format: AccessLogFormat): Formatter {
-  return FORMATTERS[format];
+  const emit = EMITTERS[format];
+  return (req, status, bytes, headBytes, startMs, remote) => {
+    emit(scratch, req, status, bytes, headBytes, startMs, remote);
+    return scratch.line;
+  };
 }
 
 interface Target {
-  write: (line: string) => void;
-  format: Formatter;
+  writer: LineWriter;
+  emit: Emitter;
 }
 
 /** A host matcher compiled from exact names and '*.suffix' wildcards. */
@@ -173,7 +381,7 @@ function validate(list: AccessLogOptions[]): void {
         'accessLog.path must be a file, "stdout" or false',
       );
     }
-    if (o.format !== undefined && !Object.hasOwn(FORMATTERS, o.format)) {
+    if (o.format !== undefined && !Object.hasOwn(EMITTERS, o.format)) {
       throw new RapidError(
         E.LOG_INVALID_OPTION,
         `accessLog.format must be common, combined or json, got ${JSON.stringify(o.format)}`,
@@ -208,8 +416,7 @@ export async function createAccessLog(
       w = await LineWriter.open(path, { maxBufferBytes: o.maxBufferBytes });
       writers.set(path, w);
     }
-    const writer = w;
-    return { write: (line) => writer.write(line), format: FORMATTERS[o.format ?? 'combined'] };
+    return { writer: w, emit: EMITTERS[o.format ?? 'combined'] };
   };
   let fallback: Target | null = null;
   const bySite: { match: (h: string) => boolean; target: Target | null }[] = [];
@@ -231,7 +438,7 @@ export async function createAccessLog(
       t === null
         ? () => undefined
         : (req, status, bytes, headBytes, startMs, remote) =>
-            t.write(t.format(req, status, bytes, headBytes, startMs, remote));
+            t.emit(t.writer, req, status, bytes, headBytes, startMs, remote);
   } else {
     // Host -> target, remembered for the hosts seen (bounded: a client picks the Host header).
     const memo = new Map<string, Target | null>();
@@ -252,7 +459,7 @@ export async function createAccessLog(
     };
     observe = (req, status, bytes, headBytes, startMs, remote) => {
       const t = pick(req);
-      if (t !== null) t.write(t.format(req, status, bytes, headBytes, startMs, remote));
+      if (t !== null) t.emit(t.writer, req, status, bytes, headBytes, startMs, remote);
     };
   }
   const each = (fn: (w: LineWriter) => Promise<void>): Promise<void> =>
