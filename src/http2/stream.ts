@@ -381,18 +381,17 @@ export class H2StreamResponse extends ResponseFields implements RapidResponse {
     const hl = this.headers;
     let ownLength: string | null = null;
     if (hl !== null) {
-      const keys = hl.keys;
-      const values = hl.values;
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i] as string;
+      const f = hl.fields;
+      for (let i = 0; i < f.length; i += 3) {
+        const key = f[i] as string;
         if (CONNECTION_SPECIFIC.has(key)) {
           // A handler's own content-length is kept for a streamed body; a whole body's length
           // is always computed.
-          if (key === 'content-length' && length === -1) ownLength = values[i] as string;
+          if (key === 'content-length' && length === -1) ownLength = f[i + 2] as string;
           continue;
         }
         if (key === 'date') continue;
-        o.headField(key, values[i] as string);
+        o.headField(key, f[i + 2] as string);
       }
     }
     if (length >= 0 && code >= 200 && code !== 204 && code !== 304)
