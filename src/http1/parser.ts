@@ -277,15 +277,34 @@ export class MessageParser {
   private winStart = 0;
   private winEnd = 0;
   private carry: Buffer | null = null;
+  /**
+   * The field lines of earlier requests on this connection, by position in the head: a line
+   * equal to the one remembered at its position passed every check of field() then, so its name,
+   * value and Connection tokens are taken from here instead of being checked and decoded again.
+   * Clients repeat most lines on a connection (Host, User-Agent, Accept-*, Cookie …).
+   */
+  private readonly memoLine: string[] = [];
+  private readonly memoName: string[] = [];
+  private readonly memoValue: string[] = [];
+  /** The CONN_* tokens of a remembered Connection line (0 for other fields). */
+  private readonly memoConn: number[] = [];
+  /**
+   * Misses in a row at each position, and the requests to let pass before comparing there again
+   * (2^misses, at most MEMO_MAX_SKIP): where every request differs (a request id, a changing
+   * Accept), the comparison and the copy it keeps soon stop costing anything.
+   */
+  private readonly memoMisses = new Uint8Array(MEMO_LINES);
+  private readonly memoSkip = new Int32Array(MEMO_LINES);
+  /** The CONN_* tokens of the field line field() just read (0 unless it was Connection). */
+  private lineConn = 0;
   private headBytes = 0;
   private headerCount = 0;
   private emptyLines = 0;
   private hostCount = 0;
   private clSeen = false;
   private teCodings: string[] | null = null;
-  private connClose = false;
-  private connKeepAlive = false;
-  private connUpgrade = false;
+  /** The Connection tokens seen in this message (CONN_* bits). */
+  private connTokens = 0;
   private hasUpgradeHeader = false;
   private remaining = 0;
   private chunkSize = 0;
@@ -469,7 +488,19 @@ export class MessageParser {
         this.event = EV_HEAD;
         return next + delta;
       }
-      const err = this.field(buf, pos, end, this.state === S_TRAILERS);
+      let err: ErrorSpec | null;
+      const k = this.headerCount;
+      if (this.state === S_HEADERS && k < MEMO_LINES && --this.memoSkip[k]! <= 0) {
+        const line = this.text(buf, pos, end);
+        if (line === this.memoLine[k]) {
+          this.memoMisses[k] = 0;
+          this.memoSkip[k] = 0;
+          err = this.memoHit(k);
+        } else {
+          err = this.field(buf, pos, end, false);
+          if (err === null) this.remember(k, line);
+        }
+      } else err = this.field(buf, pos, end, this.state === S_TRAILERS);
       if (err !== null) return this.fail(err, Math.max(off, pos + delta));
       pos = next;
     }
@@ -517,9 +548,7 @@ export class MessageParser {
     this.hostCount = 0;
     this.clSeen = false;
     this.teCodings = null;
-    this.connClose = false;
-    this.connKeepAlive = false;
-    this.connUpgrade = false;
+    this.connTokens = 0;
     this.hasUpgradeHeader = false;
   }
 
@@ -677,17 +706,71 @@ export class MessageParser {
     this.rawHeaders.push(name, value);
     switch (name) {
       case 'host':
-        if (++this.hostCount > 1) return E.HTTP1_DUPLICATE_HOST;
-        if (!validHost(value)) return E.HTTP1_INVALID_HOST;
-        if (this.targetForm === FORM_ORIGIN || this.targetForm === FORM_ASTERISK) this.host = value;
+        if (!hostBytes(buf, vs, ve)) return E.HTTP1_INVALID_HOST;
+        return this.hostField(value);
+      case 'connection':
+        // The two values nearly every client sends, matched on the bytes; the rest tokenised.
+        this.lineConn =
+          ve - vs === 10 && sameLower(buf, vs, KEEP_ALIVE)
+            ? CONN_KEEP_ALIVE
+            : ve - vs === 5 && sameLower(buf, vs, CLOSE)
+              ? CONN_CLOSE
+              : connectionTokens(value);
+        this.connTokens |= this.lineConn;
         return null;
+      default:
+        return this.otherField(name, value);
+    }
+  }
+
+  /** Remember field line `k`, just accepted by field(), for memoHit(). */
+  private remember(k: number, line: string): void {
+    const h = this.rawHeaders;
+    const misses = this.memoMisses[k]!;
+    if (this.memoLine[k] !== undefined && misses < MEMO_MAX_MISSES) this.memoMisses[k] = misses + 1;
+    this.memoSkip[k] = 1 << this.memoMisses[k]!;
+    this.memoLine[k] = line;
+    this.memoName[k] = h[h.length - 2]!;
+    this.memoValue[k] = h[h.length - 1]!;
+    this.memoConn[k] = this.lineConn;
+    this.lineConn = 0;
+  }
+
+  /**
+   * Field line `k` equals the one remembered at that position: its bytes passed field()'s
+   * checks then, so only what depends on the rest of the message is done again (the field count,
+   * Host's uniqueness, Content-Length's agreement, Transfer-Encoding's list, the flags).
+   */
+  private memoHit(k: number): ErrorSpec | null {
+    if (++this.headerCount > this.limits.maxHeaderCount) return E.HTTP1_TOO_MANY_HEADERS;
+    const name = this.memoName[k]!;
+    const value = this.memoValue[k]!;
+    this.rawHeaders.push(name, value);
+    switch (name) {
+      case 'host':
+        return this.hostField(value);
+      case 'connection':
+        this.connTokens |= this.memoConn[k]!;
+        return null;
+      default:
+        return this.otherField(name, value);
+    }
+  }
+
+  /** A Host field whose value is valid. */
+  private hostField(value: string): ErrorSpec | null {
+    if (++this.hostCount > 1) return E.HTTP1_DUPLICATE_HOST;
+    if (this.targetForm === FORM_ORIGIN || this.targetForm === FORM_ASTERISK) this.host = value;
+    return null;
+  }
+
+  /** What the fields other than Host and Connection mean for the framing. */
+  private otherField(name: string, value: string): ErrorSpec | null {
+    switch (name) {
       case 'content-length':
         return this.contentLengthField(value);
       case 'transfer-encoding':
         return this.transferEncodingField(value);
-      case 'connection':
-        this.connectionField(value);
-        return null;
       case 'expect':
         if (value.length === 12 && value.toLowerCase() === '100-continue')
           this.expectContinue = true;
@@ -751,19 +834,6 @@ export class MessageParser {
     return null;
   }
 
-  private connectionField(value: string): void {
-    let s = 0;
-    while (s <= value.length) {
-      let e = value.indexOf(',', s);
-      if (e === -1) e = value.length;
-      const tok = value.slice(s, e).trim().toLowerCase();
-      if (tok === 'close') this.connClose = true;
-      else if (tok === 'keep-alive') this.connKeepAlive = true;
-      else if (tok === 'upgrade') this.connUpgrade = true;
-      s = e + 1;
-    }
-  }
-
   /** Framing decisions once all header fields are in (RFC 9112 §6.1, §6.3, §9.3). */
   private headComplete(): ErrorSpec | null {
     const http11 = this.versionMinor === 1;
@@ -784,11 +854,12 @@ export class MessageParser {
       this.chunked = true;
       this.contentLength = -1;
     }
-    this.keepAlive = http11 ? !this.connClose : this.connKeepAlive && !this.connClose;
+    const conn = this.connTokens;
+    this.keepAlive = (conn & CONN_CLOSE) === 0 && (http11 || (conn & CONN_KEEP_ALIVE) !== 0);
     // RFC 9110 §7.8: "A server MUST ignore an Upgrade header field that is received in an
     // HTTP/1.0 request."
     this.upgrade =
-      this.method === 'CONNECT' || (http11 && this.connUpgrade && this.hasUpgradeHeader);
+      this.method === 'CONNECT' || (http11 && (conn & CONN_UPGRADE) !== 0 && this.hasUpgradeHeader);
     // RFC 9110 §10.1.1: "A server that receives a 100-continue expectation in an HTTP/1.0
     // request MUST ignore that expectation."
     if (!http11) this.expectContinue = false;
@@ -1001,6 +1072,51 @@ function methodName(buf: Buffer, s: number, e: number): string {
 const INTERNED = new Map<string, string>([...KNOWN_METHODS].map((m) => [m, m]));
 function internKnown(m: string): string {
   return INTERNED.get(m) ?? m;
+}
+
+/** Field lines per head remembered for the next request on the connection (MessageParser.memoLine). */
+const MEMO_LINES = 32;
+/** memoSkip grows to 2^MEMO_MAX_MISSES requests. */
+const MEMO_MAX_MISSES = 6;
+
+/** Connection header tokens (RFC 9110 §7.6.1) the engine acts on, as bits. */
+const CONN_CLOSE = 1;
+const CONN_KEEP_ALIVE = 2;
+const CONN_UPGRADE = 4;
+
+/** The CONN_* bits of a Connection value: a comma-separated list of case-insensitive tokens. */
+function connectionTokens(value: string): number {
+  let bits = 0;
+  let s = 0;
+  while (s <= value.length) {
+    let e = value.indexOf(',', s);
+    if (e === -1) e = value.length;
+    const tok = value.slice(s, e).trim().toLowerCase();
+    if (tok === 'close') bits |= CONN_CLOSE;
+    else if (tok === 'keep-alive') bits |= CONN_KEEP_ALIVE;
+    else if (tok === 'upgrade') bits |= CONN_UPGRADE;
+    s = e + 1;
+  }
+  return bits;
+}
+
+/** validHost() on buf[start, end), from the bytes. */
+function hostBytes(buf: Buffer, start: number, end: number): boolean {
+  for (let k = start; k < end; k++) if (HOST_CHAR[buf[k]!] !== 1) return false;
+  return true;
+}
+
+const KEEP_ALIVE = Buffer.from('keep-alive', 'latin1');
+const CLOSE = Buffer.from('close', 'latin1');
+
+/**
+ * True when buf[start, start + lower.length) is `lower` (lowercase letters and "-") in any case.
+ * `| 0x20` folds A-Z onto a-z; of the other bytes it maps only "\r" (0x0D) onto "-" (0x2D), and
+ * a field value never holds a CR.
+ */
+function sameLower(buf: Buffer, start: number, lower: Uint8Array): boolean {
+  for (let k = 0; k < lower.length; k++) if ((buf[start + k]! | 0x20) !== lower[k]) return false;
+  return true;
 }
 
 /** Host = uri-host [ ":" port ] (RFC 9110 §7.2); empty allowed. Rejects "/", "?", "@", spaces. */

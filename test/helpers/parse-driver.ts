@@ -57,11 +57,16 @@ export interface DriveOptions {
    * "MUST NOT process any further requests received on that connection").
    */
   stopOnClose?: boolean;
+  /**
+   * Go on with this parser instead of a new one (what it remembers of earlier requests on its
+   * connection must not change how the next ones parse). `limits` is then ignored.
+   */
+  parser?: MessageParser;
 }
 
 /** Feed `chunks` in order; never throws unless the parser itself throws. */
 export function drive(chunks: readonly Buffer[], opts: DriveOptions = {}): ParseResult {
-  const p = new MessageParser({ ...DEFAULT_LIMITS, ...opts.limits });
+  const p = opts.parser ?? new MessageParser({ ...DEFAULT_LIMITS, ...opts.limits });
   const stopOnUpgrade = opts.stopOnUpgrade ?? true;
   const stopOnClose = opts.stopOnClose ?? true;
   const messages: ParsedMessage[] = [];
