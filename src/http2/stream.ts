@@ -1,7 +1,7 @@
 /**
  * The request/response pair of one stream of Rapid's own HTTP/2 engine (src/http2/connection.ts):
- * plain objects, no Duplex per stream. H2StreamRequest maps the decoded header list onto
- * RapidRequest exactly like H2Request does for node:http2 streams; H2StreamResponse is
+ * plain objects, no Duplex per stream. H2StreamRequest is H2RequestBase (the header mapping
+ * and body API it shares with H2Request on node:http2 streams) fed by the connection's DATA; H2StreamResponse is
  * RapidResponse whose head is HPACK-encoded straight into the connection's output and whose body
  * goes out as DATA under both flow-control windows (the connection queues what does not fit).
  *
@@ -13,10 +13,9 @@ import { Readable } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
 import { ResponseFields } from '../core/headers.js';
 import { statusHasNoBody } from '../core/status.js';
-import type { PreparedResponse, RapidRequest, RapidResponse } from '../core/types.js';
-import { headerOf, headersObject, parseJsonBody } from '../http1/request.js';
+import type { PreparedResponse, RapidResponse } from '../core/types.js';
 import { blockFields, CONNECTION_SPECIFIC, preparedFields } from './response.js';
-import type { H2RequestContext } from './request.js';
+import { bodyOverrun, bodyShort, H2RequestBase, type H2RequestContext } from './request-base.js';
 
 /** What a stream needs from its connection. */
 export interface StreamOwner {
@@ -44,34 +43,11 @@ const INTERNAL_ERROR = 0x2;
 
 type Sink = (chunk: Buffer) => void;
 
-export class H2StreamRequest implements RapidRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly path: string;
-  readonly search: string;
-  readonly httpVersion = '2.0' as const;
-  readonly rawHeaders: string[];
-  readonly host: string;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly secure: boolean;
-  readonly contentLength: number;
-  readonly hasBody: boolean;
-  trailers: string[] = [];
-  /** True once the whole body has arrived (or there is none). */
-  complete: boolean;
-  /** Set when the response is complete; a later close is no abort. */
-  responded = false;
-  /** The declared content-length (-1: none), for the connection's DATA length check. */
-  readonly declared: number;
+export class H2StreamRequest extends H2RequestBase {
   /** DATA bytes received so far. */
   received = 0;
   res!: H2StreamResponse;
 
-  private readonly maxBodyBytes: number;
-  private _headers: Record<string, string> | undefined = undefined;
-  private used = false;
-  private controller: AbortController | null = null;
   /** Buffered body chunks not yet given to a consumer. */
   private queue: Buffer[] = [];
   private sink: Sink | null = null;
@@ -83,52 +59,8 @@ export class H2StreamRequest implements RapidRequest {
   discarding = false;
 
   constructor(fields: string[], endStream: boolean, ctx: H2RequestContext) {
-    let method = '';
-    let path = '';
-    let authority = '';
-    let hasHost = false;
-    let length = -1;
-    const out: string[] = [];
-    for (let i = 0; i < fields.length; i += 2) {
-      const name = fields[i] as string;
-      const value = fields[i + 1] as string;
-      if (name.charCodeAt(0) === 0x3a /* : */) {
-        if (name === ':method') method = value;
-        else if (name === ':path') path = value;
-        else if (name === ':authority') authority = value;
-        continue;
-      }
-      if (name === 'host') {
-        hasHost = true;
-        if (authority === '') authority = value;
-      } else if (name === 'content-length') length = Number(value);
-      out.push(name, value);
-    }
-    if (!hasHost && authority !== '') out.unshift('host', authority);
-    this.method = method;
-    this.url = path;
-    const q = path.indexOf('?');
-    this.path = q === -1 ? path : path.slice(0, q);
-    this.search = q === -1 ? '' : path.slice(q);
-    this.rawHeaders = out;
-    this.host = authority;
-    this.remoteAddress = ctx.remoteAddress;
-    this.remotePort = ctx.remotePort;
-    this.secure = ctx.secure;
-    this.maxBodyBytes = ctx.maxBodyBytes;
-    this.hasBody = !endStream;
-    this.complete = endStream;
-    this.declared = Number.isSafeInteger(length) && length >= 0 ? length : -1;
-    this.contentLength = endStream ? 0 : this.declared;
+    super(fields, endStream, ctx);
     if (endStream) this.ended = true;
-  }
-
-  header(name: string): string | undefined {
-    return headerOf(this.rawHeaders, name);
-  }
-
-  get headers(): Readonly<Record<string, string>> {
-    return (this._headers ??= headersObject(this.rawHeaders));
   }
 
   get signal(): AbortSignal {
@@ -216,42 +148,6 @@ export class H2StreamRequest implements RapidRequest {
 
   // --- RapidRequest body API -------------------------------------------------------------
 
-  private claim(): void {
-    if (this.used) throw new RapidError(E.BODY_ALREADY_READ);
-    this.used = true;
-  }
-
-  body(): Promise<Buffer> {
-    try {
-      this.claim();
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-    if (!this.hasBody) return Promise.resolve(EMPTY);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    return new Promise<Buffer>((resolve, reject) => {
-      this.pump(
-        (chunk) => {
-          chunks.push(chunk);
-          size += chunk.length;
-        },
-        (err) => {
-          if (err !== null) reject(err);
-          else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-        },
-      );
-    });
-  }
-
-  async text(): Promise<string> {
-    return (await this.body()).toString('utf8');
-  }
-
-  async json<T = unknown>(): Promise<T> {
-    return parseJsonBody<T>(await this.text());
-  }
-
   stream(): Readable {
     this.claim();
     const readable = new Readable({ highWaterMark: 64 * 1024, read: () => this.resumeBody() });
@@ -271,13 +167,8 @@ export class H2StreamRequest implements RapidRequest {
     return readable;
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    return this.stream()[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  }
-
-  /** Deliver the body to `onChunk` with the size checks; `done` once, null at a good end. */
-  private pump(onChunk: Sink, done: (err: Error | null) => void): void {
-    const declared = this.contentLength;
+  protected pump(onChunk: Sink, done: (err: Error | null) => void): void {
+    const declared = this.declared;
     const limit = this.maxBodyBytes;
     let got = 0;
     let settled = false;
@@ -296,16 +187,11 @@ export class H2StreamRequest implements RapidRequest {
     }
     this.sink = (chunk) => {
       got += chunk.length;
-      if (got > limit) finish(new RapidError(E.BODY_TOO_LARGE, `more than ${limit} bytes`));
-      else if (declared >= 0 && got > declared)
-        finish(new RapidError(E.HTTP2_BODY_LENGTH_MISMATCH, `more than ${declared} bytes`));
-      else onChunk(chunk);
+      const err = bodyOverrun(got, limit, declared);
+      if (err === null) onChunk(chunk);
+      else finish(err);
     };
-    this.onEnd = (err) => {
-      if (err === null && declared >= 0 && got !== declared) {
-        finish(new RapidError(E.HTTP2_BODY_LENGTH_MISMATCH, `${got} of ${declared} bytes sent`));
-      } else finish(err);
-    };
+    this.onEnd = (err) => finish(err ?? bodyShort(got, declared));
     this.settle();
   }
 }
