@@ -11,10 +11,9 @@
  */
 import { Readable } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
-import { ResponseFields } from '../core/headers.js';
 import { statusHasNoBody } from '../core/status.js';
-import type { PreparedResponse, RapidResponse } from '../core/types.js';
-import { blockFields, CONNECTION_SPECIFIC, preparedFields } from './response.js';
+import type { PreparedResponse } from '../core/types.js';
+import { H2ResponseBase } from './response-base.js';
 import { bodyOverrun, bodyShort, H2RequestBase, type H2RequestContext } from './request-base.js';
 
 /** What a stream needs from its connection. */
@@ -37,7 +36,6 @@ export interface StreamOwner {
   credit(res: H2StreamResponse, n: number): void;
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
 const EMPTY = Buffer.alloc(0);
 const INTERNAL_ERROR = 0x2;
 
@@ -196,15 +194,7 @@ export class H2StreamRequest extends H2RequestBase {
   }
 }
 
-export class H2StreamResponse extends ResponseFields implements RapidResponse {
-  finished = false;
-  /** Every byte has been handed to the connection. */
-  done = false;
-  /** The server reset the stream (the body could not be completed). */
-  aborted = false;
-  /** Deadline (coarse clock ms) for the handler to finish; 0 = none. Kept by the connection. */
-  deadline = 0;
-
+export class H2StreamResponse extends H2ResponseBase {
   // Stream state, kept by the connection.
   readonly id: number;
   sendWindow: number;
@@ -224,10 +214,8 @@ export class H2StreamResponse extends ResponseFields implements RapidResponse {
   /** Reset (by either side) or the connection is gone. */
   closed = false;
 
-  readonly req: H2StreamRequest;
+  declare readonly req: H2StreamRequest;
   readonly owner: StreamOwner;
-  private readonly isHead: boolean;
-  private streaming = false;
 
   constructor(
     id: number,
@@ -236,73 +224,38 @@ export class H2StreamResponse extends ResponseFields implements RapidResponse {
     sendWindow: number,
     recvWindow: number,
   ) {
-    super();
+    super(req);
     this.id = id;
-    this.req = req;
     req.res = this;
     this.owner = owner;
     this.sendWindow = sendWindow;
     this.recvWindow = recvWindow;
     this.remoteClosed = req.complete;
-    this.isHead = req.method === 'HEAD';
   }
 
-  /** True once the stream cannot carry more (reset, closed, connection gone). */
   get gone(): boolean {
     return this.closed || this.localClosed;
   }
 
+  protected headStatus(status: number): void {
+    this.owner.beginHead(status);
+  }
+
+  protected headField(name: string, value: string): void {
+    // The connection writes its own Date (beginHead).
+    if (name !== 'date') this.owner.headField(name, value);
+  }
+
   /** Encode the head; `length` >= 0 adds content-length. */
   private head(length: number, prepared: PreparedResponse | null, endStream: boolean): void {
-    let fields = prepared === null ? null : preparedFields(prepared);
-    if (this.headHooks !== null) {
-      const block = prepared === null ? '' : prepared.headerBlock;
-      const changed = this.runHeadHooks(block);
-      if (changed !== block) fields = blockFields(changed);
-    }
-    const code = this.statusCode;
-    const o = this.owner;
-    o.beginHead(code);
-    if (fields !== null) for (const [k, v] of fields) o.headField(k, v);
-    const hl = this.headers;
-    let ownLength: string | null = null;
-    if (hl !== null) {
-      const f = hl.fields;
-      for (let i = 0; i < f.length; i += 3) {
-        const key = f[i] as string;
-        if (CONNECTION_SPECIFIC.has(key)) {
-          // A handler's own content-length is kept for a streamed body; a whole body's length
-          // is always computed.
-          if (key === 'content-length' && length === -1) ownLength = f[i + 2] as string;
-          continue;
-        }
-        if (key === 'date') continue;
-        o.headField(key, f[i + 2] as string);
-      }
-    }
-    if (length >= 0 && code >= 200 && code !== 204 && code !== 304)
-      o.headField('content-length', String(length));
-    else if (ownLength !== null) o.headField('content-length', ownLength);
-    this.headersSent = true;
-    o.endHead(this, endStream);
+    this.putHead(length, prepared);
+    this.owner.endHead(this, endStream);
   }
 
-  private claimFinish(): void {
-    if (this.finished) throw new RapidError(E.RESPONSE_ALREADY_SENT);
-    this.finished = true;
-  }
-
-  send(body?: string | Uint8Array | null): void {
-    this.claimFinish();
-    this.sendWhole(body ?? null, null);
-  }
-
-  private sendWhole(body: string | Uint8Array | null, prepared: PreparedResponse | null): void {
-    if (this.gone) {
-      this.headersSent = true;
-      this.finishNow();
-      return;
-    }
+  protected respondWhole(
+    body: string | Uint8Array | null,
+    prepared: PreparedResponse | null,
+  ): void {
     const data =
       typeof body === 'string'
         ? Buffer.from(body, 'utf8')
@@ -316,38 +269,10 @@ export class H2StreamResponse extends ResponseFields implements RapidResponse {
       this.head(len, prepared, false);
       this.owner.sendData(this, data as Buffer, true);
     }
-    this.finishNow();
   }
 
-  private finishNow(): void {
-    this.done = true;
-    this.req.responded = true;
+  protected finishedAll(): void {
     this.owner.finished(this);
-  }
-
-  json(value: unknown): void {
-    if (this.headers === null || !this.headers.has('content-type')) {
-      this.setHeader('Content-Type', JSON_TYPE);
-    }
-    this.send(JSON.stringify(value));
-  }
-
-  sendPrepared(prepared: PreparedResponse): void {
-    this.claimFinish();
-    this.statusCode = prepared.status;
-    this.sendWhole(prepared.body, prepared);
-  }
-
-  /** A catalog error as the whole response (handler failures, timeouts). */
-  sendError(status: number, message: string): void {
-    if (this.headers !== null) this.headers.clear();
-    this.statusCode = status;
-    this.setHeader('Content-Type', 'text/plain; charset=utf-8');
-    this.send(`${message}\n`);
-  }
-
-  private sendsBody(): boolean {
-    return !this.isHead && !statusHasNoBody(this.statusCode);
   }
 
   write(chunk: string | Uint8Array): boolean {
@@ -372,15 +297,8 @@ export class H2StreamResponse extends ResponseFields implements RapidResponse {
     return this.owner.writable(this);
   }
 
-  end(chunk?: string | Uint8Array | null): void {
-    if (!this.streaming) {
-      this.send(chunk);
-      return;
-    }
-    if (chunk !== undefined && chunk !== null) this.write(chunk);
-    this.claimFinish();
-    if (!this.gone && this.sendsBody()) this.owner.sendData(this, EMPTY, true);
-    this.finishNow();
+  protected endBody(): void {
+    this.owner.sendData(this, EMPTY, true);
   }
 
   drain(): Promise<void> {
@@ -388,28 +306,6 @@ export class H2StreamResponse extends ResponseFields implements RapidResponse {
     return this.owner.waitWritable(this);
   }
 
-  async stream(source: Readable | AsyncIterable<string | Uint8Array>): Promise<void> {
-    const destroy = (source as Readable).destroy;
-    try {
-      for await (const chunk of source as AsyncIterable<string | Uint8Array>) {
-        if (this.gone) break;
-        if (!this.write(chunk)) await this.drain();
-        if (this.gone) break;
-      }
-    } catch (err) {
-      if (!this.headersSent && !this.gone) throw err;
-      this.abort();
-      throw err;
-    } finally {
-      if (this.gone && !this.done && typeof destroy === 'function') (source as Readable).destroy();
-    }
-    if (!this.finished) {
-      if (this.gone) this.abort();
-      else this.end();
-    }
-  }
-
-  /** The body cannot be completed: reset the stream so the client sees the failure. */
   abort(): void {
     this.finished = true;
     this.aborted = true;
