@@ -56,7 +56,7 @@ import {
   waitUntilUp,
   type Running,
 } from './lib/proc.js';
-import { findProjectRoot } from './lib/root.js';
+import { findPackageRoot } from '../src/util/package-root.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -156,7 +156,7 @@ function list<T extends string>(value: string, known: readonly T[], what: string
 
 const servers = list(flags.servers!, SERVER_NAMES, 'server');
 const tests = list(flags.tests!, TESTS, 'test');
-const root = findProjectRoot(import.meta.url);
+const root = findPackageRoot(import.meta.url);
 const distBench = dirname(fileURLToPath(import.meta.url));
 const rel = (p: string): string => relative(root, p) || '.';
 const log = (msg: string): void => console.error(`[c10k] ${msg}`);

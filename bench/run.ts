@@ -47,7 +47,7 @@ import {
 } from './lib/proc.js';
 import { ensureInstalled, TOOLS, type Tool } from './lib/install.js';
 import { comparisonsMarkdown, summaryMarkdown, toMarkdown, toText } from './lib/report.js';
-import { findProjectRoot } from './lib/root.js';
+import { findPackageRoot } from '../src/util/package-root.js';
 import {
   DEFAULT_BASELINE,
   DEFAULT_SCENARIOS,
@@ -119,7 +119,7 @@ const opts = {
   retries: int('retries', flags.retries, 0),
 };
 
-const root = findProjectRoot(import.meta.url);
+const root = findPackageRoot(import.meta.url);
 const distBench = dirname(fileURLToPath(import.meta.url));
 const rel = (p: string): string => relative(root, p) || '.';
 const log = (msg: string): void => console.error(`[bench] ${msg}`);

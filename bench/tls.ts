@@ -29,10 +29,10 @@ import {
   stop,
   type Running,
 } from './lib/proc.js';
-import { findProjectRoot } from './lib/root.js';
+import { findPackageRoot } from '../src/util/package-root.js';
 import { median } from './lib/stats.js';
 
-const root = findProjectRoot(import.meta.url);
+const root = findPackageRoot(import.meta.url);
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },

@@ -16,10 +16,9 @@
  * connections.
  */
 import cluster from 'node:cluster';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileSites } from '../config/build.js';
 import { ConfigError } from '../config/issues.js';
@@ -30,6 +29,7 @@ import type { Config } from '../config/schema.js';
 import { createStaticHandler } from '../features/static/index.js';
 import { hasReusePort } from '../cluster/index.js';
 import { serve, type RapidServer } from '../server/server.js';
+import { findPackageRoot } from '../util/package-root.js';
 import { certCommand } from './cert.js';
 import { reloadCommand, serveWithWorkers } from './workers.js';
 
@@ -75,27 +75,10 @@ class UsageError extends Error {
   }
 }
 
-/** The package root: the nearest directory above this file with Rapid's package.json. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'rapid')
-          return dir;
-      } catch {
-        // not ours
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the rapid package root');
-    dir = up;
-  }
-}
-
 function version(): string {
-  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
+  const pkg = JSON.parse(
+    readFileSync(join(findPackageRoot(import.meta.url), 'package.json'), 'utf8'),
+  ) as {
     version: string;
   };
   return pkg.version;
@@ -196,7 +179,7 @@ function parse(argv: string[]): Command {
   const root =
     positionals[0] !== undefined
       ? resolve(positionals[0])
-      : join(packageRoot(), 'examples', 'site');
+      : join(findPackageRoot(import.meta.url), 'examples', 'site');
   let isDir = false;
   try {
     isDir = statSync(root).isDirectory();
