@@ -30,6 +30,7 @@ import { createStaticHandler } from '../features/static/index.js';
 import { hasReusePort } from '../cluster/index.js';
 import { serve, type RapidServer } from '../server/server.js';
 import { findPackageRoot } from '../util/package-root.js';
+import { argsErrorLine } from './args.js';
 import { certCommand } from './cert.js';
 import { reloadCommand, serveWithWorkers } from './workers.js';
 
@@ -122,11 +123,7 @@ function parse(argv: string[]): Command {
       },
     });
   } catch (err) {
-    // parseArgs explains at length; the first sentence is what a user needs.
-    const e = err as Error & { code?: string };
-    const unknown = /^Unknown option '([^']+)'/.exec(e.message);
-    const msg = unknown !== null ? `unknown option ${unknown[1]}` : e.message.split(/\.( |$)/)[0];
-    throw new UsageError(`${msg} (see rapid --help)`, 2);
+    throw new UsageError(`${argsErrorLine(err)} (see rapid --help)`, 2);
   }
   const { values, positionals } = parsed;
   if (values.help) return 'help';
