@@ -111,52 +111,53 @@ http {
   return conf;
 }
 
+/** A Node server: `script` (relative to the root) with the common env plus `env`. */
+function nodePeer(
+  name: string,
+  notes: string,
+  script: string,
+  env: Record<string, string> = {},
+): Peer {
+  return {
+    name,
+    notes,
+    launch: (_t, port, cert, key) => ({
+      cmd: process.execPath,
+      args: [join(root, script)],
+      env: { PORT: String(port), HOST: host, CERT: cert, KEY: key, ...env },
+    }),
+  };
+}
+
 const PEERS: Peer[] = [
-  {
-    name: 'rapid',
-    notes: 'serve({ tls }) with its own HTTP/1.1 and HTTP/2 engines on TLS',
-    launch: (_t, port, cert, key) => ({
-      cmd: process.execPath,
-      args: [join(root, 'dist', 'bench', 'tls-app.js')],
-      env: { PORT: String(port), HOST: host, CERT: cert, KEY: key },
-    }),
-  },
-  {
-    name: 'rapid-node-h2',
-    notes: "serve({ tls, http2Engine: 'node' }): H2Request/H2Response on node:http2",
-    launch: (_t, port, cert, key) => ({
-      cmd: process.execPath,
-      args: [join(root, 'dist', 'bench', 'tls-app.js')],
-      env: { PORT: String(port), HOST: host, CERT: cert, KEY: key, H2ENGINE: 'node' },
-    }),
-  },
-  {
-    name: 'node-https',
-    notes: 'https.createServer, one handler (HTTP/1.1 only)',
-    launch: (_t, port, cert, key) => ({
-      cmd: process.execPath,
-      args: [join(root, 'bench', 'peers', 'node-https.mjs')],
-      env: { PORT: String(port), HOST: host, CERT: cert, KEY: key },
-    }),
-  },
-  {
-    name: 'node-http2',
-    notes: "http2.createSecureServer, core 'stream' API (stream.respond), h2 only here",
-    launch: (_t, port, cert, key) => ({
-      cmd: process.execPath,
-      args: [join(root, 'bench', 'peers', 'node-http2.mjs')],
-      env: { PORT: String(port), HOST: host, CERT: cert, KEY: key, MODE: 'stream' },
-    }),
-  },
-  {
-    name: 'node-http2-compat',
-    notes: "http2.createSecureServer({ allowHTTP1 }), compat 'request' API (req/res) on h2 and h1",
-    launch: (_t, port, cert, key) => ({
-      cmd: process.execPath,
-      args: [join(root, 'bench', 'peers', 'node-http2.mjs')],
-      env: { PORT: String(port), HOST: host, CERT: cert, KEY: key, MODE: 'compat' },
-    }),
-  },
+  nodePeer(
+    'rapid',
+    'serve({ tls }) with its own HTTP/1.1 and HTTP/2 engines on TLS',
+    'dist/bench/tls-app.js',
+  ),
+  nodePeer(
+    'rapid-node-h2',
+    "serve({ tls, http2Engine: 'node' }): H2Request/H2Response on node:http2",
+    'dist/bench/tls-app.js',
+    { H2ENGINE: 'node' },
+  ),
+  nodePeer(
+    'node-https',
+    'https.createServer, one handler (HTTP/1.1 only)',
+    'bench/peers/node-https.mjs',
+  ),
+  nodePeer(
+    'node-http2',
+    "http2.createSecureServer, core 'stream' API (stream.respond), h2 only here",
+    'bench/peers/node-http2.mjs',
+    { MODE: 'stream' },
+  ),
+  nodePeer(
+    'node-http2-compat',
+    "http2.createSecureServer({ allowHTTP1 }), compat 'request' API (req/res) on h2 and h1",
+    'bench/peers/node-http2.mjs',
+    { MODE: 'compat' },
+  ),
   {
     name: 'nginx',
     notes: '1 worker, ssl + http2, return 200',
