@@ -45,6 +45,7 @@ import {
 } from './lib/c10k.js';
 import type { ClientJob } from './lib/c10k-client.js';
 import { ensureInstalled, TOOLS, type Tool } from './lib/install.js';
+import { machineInfo } from './lib/machine.js';
 import {
   capture,
   CLK_TCK,
@@ -829,9 +830,6 @@ async function main(): Promise<void> {
       'workers); kernel socket buffers are not in it. Per connection = (RSS held − RSS before) / ' +
       'connections established on the server.',
   );
-  const cpuModel =
-    /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
-    'unknown';
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   const rev = capture('git', ['rev-parse', '--short', 'HEAD'], root);
   const versions: Record<string, string> = {
@@ -845,12 +843,7 @@ async function main(): Promise<void> {
   const results: C10kResults = {
     label: opts.label,
     date: started.toISOString(),
-    machine: {
-      nproc: os.availableParallelism?.() ?? os.cpus().length,
-      cpuModel,
-      memoryGiB: os.totalmem() / 1024 ** 3,
-      kernel: os.release(),
-    },
+    machine: machineInfo(),
     versions,
     config: {
       concurrency: opts.concurrency,

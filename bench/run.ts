@@ -46,6 +46,7 @@ import {
   type Running,
 } from './lib/proc.js';
 import { ensureInstalled, TOOLS, type Tool } from './lib/install.js';
+import { machineInfo } from './lib/machine.js';
 import { comparisonsMarkdown, summaryMarkdown, toMarkdown, toText } from './lib/report.js';
 import { findPackageRoot } from '../src/util/package-root.js';
 import {
@@ -562,18 +563,10 @@ async function main(): Promise<void> {
   };
   for (const s of active) versions[s.name] = s.version(ctx);
 
-  const cpuModel =
-    /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
-    'unknown';
   const results: Results = {
     label: opts.label,
     date: started.toISOString(),
-    machine: {
-      nproc: os.availableParallelism?.() ?? os.cpus().length,
-      cpuModel,
-      memoryGiB: os.totalmem() / 1024 ** 3,
-      kernel: os.release(),
-    },
+    machine: machineInfo(),
     versions,
     config: {
       duration: opts.duration,
