@@ -13,6 +13,7 @@ let count = 0;
 const owner: StreamOwner = {
   beginHead: () => void count++,
   headField: () => void count++,
+  headLength: () => void count++,
   endHead: () => undefined,
   sendData: (_res, data) => void (count += data.length),
   writable: () => true,

@@ -773,6 +773,10 @@ class H2Connection implements TrackedConnection, StreamOwner {
     this.encoder.field(this.hw, name, value);
   }
 
+  headLength(length: number): void {
+    this.encoder.field(this.hw, 'content-length', String(length));
+  }
+
   endHead(res: H2StreamResponse, endStream: boolean): void {
     const w = this.hw;
     const block = w.buf;

@@ -1,6 +1,6 @@
 /**
  * An HTTP/2 stream's request as a RapidRequest, on node:http2 streams. The header mapping and
- * the body API are H2RequestBase's (src/http2/request-base.ts).
+ * the whole-body read are shared with the own engine's H2StreamRequest (src/http2/request-head.ts).
  *
  * Body flow: the stream is a Readable that stays paused until the handler asks for the body, so
  * nghttp2's flow control (the stream window is only re-opened as data is consumed) bounds what
@@ -10,19 +10,60 @@
 import type { ServerHttp2Stream } from 'node:http2';
 import { Readable } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
-import { bodyOverrun, bodyShort, H2RequestBase, type H2RequestContext } from './request-base.js';
+import type { RapidRequest } from '../core/types.js';
+import { headerOf, headersObject, parseJsonBody } from '../http1/request.js';
+import {
+  bodyOverrun,
+  bodyShort,
+  initRequest,
+  readBody,
+  type H2RequestContext,
+} from './request-head.js';
 
-export type { H2RequestContext } from './request-base.js';
+export type { H2RequestContext } from './request-head.js';
 
-export class H2Request extends H2RequestBase {
+export class H2Request implements RapidRequest {
+  readonly method!: string;
+  readonly url!: string;
+  readonly path!: string;
+  readonly search!: string;
+  readonly httpVersion = '2.0' as const;
+  readonly rawHeaders!: string[];
+  readonly host!: string;
+  readonly remoteAddress!: string;
+  readonly remotePort!: number;
+  readonly secure!: boolean;
+  readonly contentLength!: number;
+  readonly hasBody!: boolean;
+  readonly trailers: string[] = [];
   /** The stream (for whoever needs the h2 specifics). */
   readonly h2stream: ServerHttp2Stream;
+  /** True once the whole body has arrived (or there is none). */
+  complete!: boolean;
+  /** @internal limits.maxBodyBytes */
+  readonly maxBodyBytes!: number;
+
+  private _headers: Record<string, string> | undefined = undefined;
+  private used = false;
+  private controller: AbortController | null = null;
+  /** Set by the session when the response is complete; a later close is no abort. */
+  responded = false;
 
   constructor(stream: ServerHttp2Stream, raw: string[], endStream: boolean, ctx: H2RequestContext) {
-    super(raw, endStream, ctx);
     this.h2stream = stream;
+    initRequest(this, raw, endStream, ctx);
   }
 
+  header(name: string): string | undefined {
+    return headerOf(this.rawHeaders, name);
+  }
+
+  get headers(): Readonly<Record<string, string>> {
+    return (this._headers ??= headersObject(this.rawHeaders));
+  }
+
+  /** Aborted when the client resets the stream or the session goes before the response is done
+   * (the fetch adapter listens to it). */
   get signal(): AbortSignal {
     if (this.controller === null) {
       const c = new AbortController();
@@ -34,6 +75,24 @@ export class H2Request extends H2RequestBase {
         });
     }
     return this.controller.signal;
+  }
+
+  /** @internal RAPID_ERR_BODY_ALREADY_READ on a second read of the body. */
+  claim(): void {
+    if (this.used) throw new RapidError(E.BODY_ALREADY_READ);
+    this.used = true;
+  }
+
+  body(): Promise<Buffer> {
+    return readBody(this);
+  }
+
+  async text(): Promise<string> {
+    return (await this.body()).toString('utf8');
+  }
+
+  async json<T = unknown>(): Promise<T> {
+    return parseJsonBody<T>(await this.text());
   }
 
   stream(): Readable {
@@ -56,9 +115,17 @@ export class H2Request extends H2RequestBase {
     return readable;
   }
 
-  protected pump(onChunk: (chunk: Buffer) => void, done: (err: Error | null) => void): void {
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    return this.stream()[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  /**
+   * @internal Move the stream's data to `onChunk` with the size checks; `done` is called once,
+   * with null at the end of a body of the right size, or with the error.
+   */
+  pump(onChunk: (chunk: Buffer) => void, done: (err: Error | null) => void): void {
     const src = this.h2stream;
-    const declared = this.declared;
+    const declared = this.contentLength;
     const limit = this.maxBodyBytes;
     let received = 0;
     let settled = false;

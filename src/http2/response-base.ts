@@ -15,7 +15,13 @@ import { E, RapidError } from '../core/errors.js';
 import { ResponseFields } from '../core/headers.js';
 import { statusHasNoBody } from '../core/status.js';
 import type { PreparedResponse, RapidResponse } from '../core/types.js';
-import type { H2RequestBase } from './request-base.js';
+
+/** What a response needs of its request. */
+export interface H2ResponseRequest {
+  readonly method: string;
+  /** Set when the response is complete; a later close is no abort. */
+  responded: boolean;
+}
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -55,32 +61,47 @@ export function preparedFields(prepared: PreparedResponse): [string, string][] {
   return fields;
 }
 
+/** Where a head's fields go: an HPACK block (the own engine's connection) or a header object. */
+export interface HeadSink {
+  /** The head starts: `:status`. */
+  beginHead(status: number): void;
+  /** One field (lowercase name). */
+  headField(name: string, value: string): void;
+  /** content-length of a whole body. */
+  headLength(length: number): void;
+}
+
+/**
+ * No constructor and no field initializers here (the fields are set by init(), which each
+ * subclass constructor calls right after super()), for the reason given in request-base.ts: V8
+ * then skips this class's default constructor and the subclass constructs at full speed.
+ */
 export abstract class H2ResponseBase extends ResponseFields implements RapidResponse {
-  finished = false;
+  declare finished: boolean;
   /** Every byte has been handed to the stream. */
-  done = false;
+  declare done: boolean;
   /** The server reset the stream (the body could not be completed). */
-  aborted = false;
+  declare aborted: boolean;
   /** Deadline (coarse clock ms) for the handler to finish; 0 = none. Kept by the session. */
-  deadline = 0;
+  declare deadline: number;
 
-  readonly req: H2RequestBase;
-  protected readonly isHead: boolean;
-  protected streaming = false;
+  declare readonly req: H2ResponseRequest;
+  declare protected isHead: boolean;
+  declare protected streaming: boolean;
 
-  constructor(req: H2RequestBase) {
-    super();
-    this.req = req;
+  protected init(req: H2ResponseRequest): void {
+    this.finished = false;
+    this.done = false;
+    this.aborted = false;
+    this.deadline = 0;
+    (this as { req: H2ResponseRequest }).req = req;
     this.isHead = req.method === 'HEAD';
+    this.streaming = false;
   }
 
   /** True once the stream cannot carry more (reset, closed, connection gone). */
   abstract get gone(): boolean;
 
-  /** The head starts: `:status`. */
-  protected abstract headStatus(status: number): void;
-  /** One field of the head (lowercase name). */
-  protected abstract headField(name: string, value: string): void;
   /** Send a whole response (head and body) on a stream that is not gone. */
   protected abstract respondWhole(
     data: string | Uint8Array | null,
@@ -97,12 +118,18 @@ export abstract class H2ResponseBase extends ResponseFields implements RapidResp
   abstract abort(): void;
 
   /**
-   * Give the head's fields to headStatus()/headField(): the prepared response's fields (after
-   * the head hooks), the handler's fields without connection-specific ones, and content-length
-   * (`length` >= 0: a whole body's, always computed; -1: a streamed body, where a handler's own
-   * content-length is kept, it is the length the client may check).
+   * Give the head to `out`: :status, the prepared response's fields (after the head hooks), the
+   * handler's fields without connection-specific ones (and without Date when `ownDate`: the
+   * sink writes its own), and content-length (`length` >= 0: a whole body's, always computed;
+   * -1: a streamed body, where a handler's own content-length is kept, it is the length the
+   * client may check).
    */
-  protected putHead(length: number, prepared: PreparedResponse | null): void {
+  protected putHead(
+    out: HeadSink,
+    length: number,
+    prepared: PreparedResponse | null,
+    ownDate: boolean,
+  ): void {
     let fields = prepared === null ? null : preparedFields(prepared);
     if (this.headHooks !== null) {
       const block = prepared === null ? '' : prepared.headerBlock;
@@ -110,8 +137,8 @@ export abstract class H2ResponseBase extends ResponseFields implements RapidResp
       if (changed !== block) fields = blockFields(changed);
     }
     const code = this.statusCode;
-    this.headStatus(code);
-    if (fields !== null) for (const [k, v] of fields) this.headField(k, v);
+    out.beginHead(code);
+    if (fields !== null) for (const [k, v] of fields) out.headField(k, v);
     const hl = this.headers;
     let ownLength: string | null = null;
     if (hl !== null) {
@@ -122,12 +149,12 @@ export abstract class H2ResponseBase extends ResponseFields implements RapidResp
           if (key === 'content-length' && length === -1) ownLength = f[i + 2] as string;
           continue;
         }
-        this.headField(key, f[i + 2] as string);
+        if (ownDate && key === 'date') continue;
+        out.headField(key, f[i + 2] as string);
       }
     }
-    if (length >= 0 && code >= 200 && code !== 204 && code !== 304)
-      this.headField('content-length', String(length));
-    else if (ownLength !== null) this.headField('content-length', ownLength);
+    if (length >= 0 && code >= 200 && code !== 204 && code !== 304) out.headLength(length);
+    else if (ownLength !== null) out.headField('content-length', ownLength);
     this.headersSent = true;
   }
 

@@ -10,7 +10,7 @@ import { E, RapidError } from '../core/errors.js';
 import { statusHasNoBody } from '../core/status.js';
 import type { PreparedResponse } from '../core/types.js';
 import type { H2Request } from './request.js';
-import { H2ResponseBase } from './response-base.js';
+import { H2ResponseBase, type HeadSink } from './response-base.js';
 
 export { blockFields, CONNECTION_SPECIFIC, preparedFields } from './response-base.js';
 
@@ -23,15 +23,38 @@ export interface H2ResponseOwner {
 const RESPOND_END = Object.freeze({ endStream: true });
 const RESPOND_OPEN = Object.freeze({ endStream: false });
 
+const NO_HEADERS: OutgoingHttpHeaders = Object.freeze({});
+
+/** Builds respond()'s header object; one for all responses (a head is built synchronously). */
+class HeadObject implements HeadSink {
+  h = NO_HEADERS;
+
+  beginHead(status: number): void {
+    this.h = { ':status': status };
+  }
+
+  headField(key: string, value: string): void {
+    const h = this.h;
+    const prev = h[key];
+    if (prev === undefined) h[key] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else h[key] = [String(prev), value];
+  }
+
+  headLength(length: number): void {
+    this.h['content-length'] = length;
+  }
+}
+const headObject = new HeadObject();
+
 export class H2Response extends H2ResponseBase {
   declare readonly req: H2Request;
   private readonly h2: ServerHttp2Stream;
   private readonly owner: H2ResponseOwner;
-  /** The header object putHead() is filling. */
-  private out: OutgoingHttpHeaders | null = null;
 
   constructor(req: H2Request, owner: H2ResponseOwner) {
-    super(req);
+    super();
+    this.init(req);
     this.h2 = req.h2stream;
     this.owner = owner;
   }
@@ -40,23 +63,11 @@ export class H2Response extends H2ResponseBase {
     return this.h2.destroyed || this.h2.closed;
   }
 
-  protected headStatus(status: number): void {
-    this.out = { ':status': status };
-  }
-
-  protected headField(key: string, value: string): void {
-    const h = this.out as OutgoingHttpHeaders;
-    const prev = h[key];
-    if (prev === undefined) h[key] = value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else h[key] = [String(prev), value];
-  }
-
   /** The header object for respond(); `length` >= 0 adds content-length. */
   private head(length: number, prepared: PreparedResponse | null): OutgoingHttpHeaders {
-    this.putHead(length, prepared);
-    const h = this.out as OutgoingHttpHeaders;
-    this.out = null;
+    this.putHead(headObject, length, prepared, false);
+    const h = headObject.h;
+    headObject.h = NO_HEADERS;
     return h;
   }
 

@@ -1,7 +1,7 @@
 /**
  * The request/response pair of one stream of Rapid's own HTTP/2 engine (src/http2/connection.ts):
- * plain objects, no Duplex per stream. H2StreamRequest is H2RequestBase (the header mapping
- * and body API it shares with H2Request on node:http2 streams) fed by the connection's DATA; H2StreamResponse is
+ * plain objects, no Duplex per stream. H2StreamRequest maps the decoded header list onto
+ * RapidRequest exactly like H2Request does for node:http2 streams (src/http2/request-head.ts); H2StreamResponse is
  * RapidResponse whose head is HPACK-encoded straight into the connection's output and whose body
  * goes out as DATA under both flow-control windows (the connection queues what does not fit).
  *
@@ -12,15 +12,23 @@
 import { Readable } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
 import { statusHasNoBody } from '../core/status.js';
-import type { PreparedResponse } from '../core/types.js';
+import type { PreparedResponse, RapidRequest } from '../core/types.js';
+import { headerOf, headersObject, parseJsonBody } from '../http1/request.js';
 import { H2ResponseBase } from './response-base.js';
-import { bodyOverrun, bodyShort, H2RequestBase, type H2RequestContext } from './request-base.js';
+import {
+  bodyOverrun,
+  bodyShort,
+  initRequest,
+  readBody,
+  type H2RequestContext,
+} from './request-head.js';
 
 /** What a stream needs from its connection. */
 export interface StreamOwner {
   /** Start an HPACK block with :status; then headField() each field; endHead() frames it. */
   beginHead(status: number): void;
   headField(name: string, value: string): void;
+  headLength(length: number): void;
   endHead(res: H2StreamResponse, endStream: boolean): void;
   /** Queue DATA (flow control permitting, the rest waits); `end` sets END_STREAM. */
   sendData(res: H2StreamResponse, data: Buffer, end: boolean): void;
@@ -41,11 +49,35 @@ const INTERNAL_ERROR = 0x2;
 
 type Sink = (chunk: Buffer) => void;
 
-export class H2StreamRequest extends H2RequestBase {
+export class H2StreamRequest implements RapidRequest {
+  readonly method!: string;
+  readonly url!: string;
+  readonly path!: string;
+  readonly search!: string;
+  readonly httpVersion = '2.0' as const;
+  readonly rawHeaders!: string[];
+  readonly host!: string;
+  readonly remoteAddress!: string;
+  readonly remotePort!: number;
+  readonly secure!: boolean;
+  readonly contentLength!: number;
+  readonly hasBody!: boolean;
+  trailers: string[] = [];
+  /** True once the whole body has arrived (or there is none). */
+  complete!: boolean;
+  /** Set when the response is complete; a later close is no abort. */
+  responded = false;
+  /** The declared content-length (-1: none), for the connection's DATA length check. */
+  readonly declared: number;
+  /** @internal limits.maxBodyBytes */
+  readonly maxBodyBytes!: number;
   /** DATA bytes received so far. */
   received = 0;
   res!: H2StreamResponse;
 
+  private _headers: Record<string, string> | undefined = undefined;
+  private used = false;
+  private controller: AbortController | null = null;
   /** Buffered body chunks not yet given to a consumer. */
   private queue: Buffer[] = [];
   private sink: Sink | null = null;
@@ -57,8 +89,16 @@ export class H2StreamRequest extends H2RequestBase {
   discarding = false;
 
   constructor(fields: string[], endStream: boolean, ctx: H2RequestContext) {
-    super(fields, endStream, ctx);
+    this.declared = initRequest(this, fields, endStream, ctx);
     if (endStream) this.ended = true;
+  }
+
+  header(name: string): string | undefined {
+    return headerOf(this.rawHeaders, name);
+  }
+
+  get headers(): Readonly<Record<string, string>> {
+    return (this._headers ??= headersObject(this.rawHeaders));
   }
 
   get signal(): AbortSignal {
@@ -146,6 +186,24 @@ export class H2StreamRequest extends H2RequestBase {
 
   // --- RapidRequest body API -------------------------------------------------------------
 
+  /** @internal RAPID_ERR_BODY_ALREADY_READ on a second read of the body. */
+  claim(): void {
+    if (this.used) throw new RapidError(E.BODY_ALREADY_READ);
+    this.used = true;
+  }
+
+  body(): Promise<Buffer> {
+    return readBody(this);
+  }
+
+  async text(): Promise<string> {
+    return (await this.body()).toString('utf8');
+  }
+
+  async json<T = unknown>(): Promise<T> {
+    return parseJsonBody<T>(await this.text());
+  }
+
   stream(): Readable {
     this.claim();
     const readable = new Readable({ highWaterMark: 64 * 1024, read: () => this.resumeBody() });
@@ -165,7 +223,12 @@ export class H2StreamRequest extends H2RequestBase {
     return readable;
   }
 
-  protected pump(onChunk: Sink, done: (err: Error | null) => void): void {
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    return this.stream()[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  /** @internal Deliver the body to `onChunk` with the size checks; `done` once, null at a good end. */
+  pump(onChunk: Sink, done: (err: Error | null) => void): void {
     const declared = this.declared;
     const limit = this.maxBodyBytes;
     let got = 0;
@@ -224,7 +287,8 @@ export class H2StreamResponse extends H2ResponseBase {
     sendWindow: number,
     recvWindow: number,
   ) {
-    super(req);
+    super();
+    this.init(req);
     this.id = id;
     req.res = this;
     this.owner = owner;
@@ -237,18 +301,10 @@ export class H2StreamResponse extends H2ResponseBase {
     return this.closed || this.localClosed;
   }
 
-  protected headStatus(status: number): void {
-    this.owner.beginHead(status);
-  }
-
-  protected headField(name: string, value: string): void {
-    // The connection writes its own Date (beginHead).
-    if (name !== 'date') this.owner.headField(name, value);
-  }
-
   /** Encode the head; `length` >= 0 adds content-length. */
   private head(length: number, prepared: PreparedResponse | null, endStream: boolean): void {
-    this.putHead(length, prepared);
+    // The connection writes its own Date (beginHead).
+    this.putHead(this.owner, length, prepared, true);
     this.owner.endHead(this, endStream);
   }
 

@@ -12,25 +12,15 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { AccessLogFormat } from '../../src/features/log/index.js';
 import { LineWriter } from '../../src/features/log/index.js';
-import { serve, type ServeOptions } from '../../src/server/server.js';
+import type { Handler } from '../../src/core/types.js';
+import { withServer } from '../helpers/log-server.js';
+import { prng } from '../helpers/prng.js';
 import { RawClient, type RawResponse } from '../helpers/raw.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rapid-log-lines-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const file = (): string => join(dir, `access-${++n}.log`);
-
-/** mulberry32: small, seeded, good enough to pick bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- the reference formatter --------------------------------------------------------------
 
@@ -253,23 +243,8 @@ async function sendAll(port: number, planned: Planned[]): Promise<Exchange[]> {
   return out;
 }
 
-async function withServer(
-  opts: Partial<ServeOptions>,
-  fn: (port: number) => Promise<void>,
-): Promise<void> {
-  const server = await serve({
-    port: 0,
-    host: '127.0.0.1',
-    // A body whose size depends on the request, so the size field varies (0 gives "-").
-    handler: (req, res) => res.send('x'.repeat(req.url.length % 7)),
-    ...opts,
-  });
-  try {
-    await fn(server.port);
-  } finally {
-    await server.close(5000); // flushes and closes the logs
-  }
-}
+/** A body whose size depends on the request, so the size field varies (0 gives "-"). */
+const varied = { handler: ((req, res) => res.send('x'.repeat(req.url.length % 7))) as Handler };
 
 const FORMATS: AccessLogFormat[] = ['common', 'combined', 'json'];
 
@@ -297,7 +272,7 @@ describe('access log lines against a reference formatter', () => {
         for (const format of FORMATS) {
           const path = file();
           let sent: Exchange[] = [];
-          await withServer({ accessLog: { path, format } }, async (port) => {
+          await withServer({ ...varied, accessLog: { path, format } }, async (port) => {
             sent = await sendAll(port, planned);
           });
           assertLog(format, path, sent, `seed ${seed}`);
@@ -353,9 +328,12 @@ describe('access log lines larger than a batch buffer', () => {
         ];
         const file_ = file();
         let sent: Exchange[] = [];
-        await withServer({ accessLog: { path: file_, format }, limits }, async (port) => {
-          sent = await sendAll(port, planned);
-        });
+        await withServer(
+          { ...varied, accessLog: { path: file_, format }, limits },
+          async (port) => {
+            sent = await sendAll(port, planned);
+          },
+        );
         const sizes = lines(file_).map((l) => Buffer.byteLength(l));
         assert.ok(
           Math.max(...sizes) > 64 * 1024,
@@ -383,7 +361,7 @@ describe('access log under concurrent load', () => {
       const path = file();
       const want = new Map<string, { conn: number; seq: number }>();
       const order: number[][] = Array.from({ length: CONNS }, () => []);
-      await withServer({ accessLog: { path, format: 'combined' } }, async (port) => {
+      await withServer({ ...varied, accessLog: { path, format: 'combined' } }, async (port) => {
         await Promise.all(
           Array.from({ length: CONNS }, async (_, conn) => {
             const client = await RawClient.connect(port);
