@@ -46,6 +46,7 @@ import {
 import type { ClientJob } from './lib/c10k-client.js';
 import { ensureInstalled, TOOLS, type Tool } from './lib/install.js';
 import { machineInfo } from './lib/machine.js';
+import { printUsage } from './lib/usage.js';
 import {
   capture,
   CLK_TCK,
@@ -86,9 +87,7 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.help) {
-  const src = readFileSync(fileURLToPath(import.meta.url), 'utf8');
-  const doc = /\/\*\*([\s\S]*?)\*\//.exec(src)?.[1] ?? '';
-  console.log(doc.replace(/^ \* ?/gm, '').trim());
+  printUsage(import.meta.url);
   process.exit(0);
 }
 

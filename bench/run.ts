@@ -47,6 +47,7 @@ import {
 } from './lib/proc.js';
 import { ensureInstalled, TOOLS, type Tool } from './lib/install.js';
 import { machineInfo } from './lib/machine.js';
+import { printUsage } from './lib/usage.js';
 import { comparisonsMarkdown, summaryMarkdown, toMarkdown, toText } from './lib/report.js';
 import { findPackageRoot } from '../src/util/package-root.js';
 import {
@@ -89,9 +90,7 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.help) {
-  const src = readFileSync(fileURLToPath(import.meta.url), 'utf8');
-  const doc = /\/\*\*([\s\S]*?)\*\//.exec(src)?.[1] ?? '';
-  console.log(doc.replace(/^ \* ?/gm, '').trim());
+  printUsage(import.meta.url);
   process.exit(0);
 }
 
