@@ -181,10 +181,15 @@ function randomRequest(rand: () => number, i: number): Planned {
   // control character in a field value.
   const refuse = rand() < 0.08 ? (rand() < 0.5 ? 'target' : 'value') : null;
   const sentTarget = refuse === 'target' ? `${target}${utf8Chars(rand)}` : target;
+  // A control character other than HTAB (0x01-0x08, 0x0a-0x1f but CR/LF, DEL) in the user agent.
+  const ctl = [1, 2, 3, 4, 5, 6, 7, 8, 0x0b, 0x0c, 0x0e, 0x1b, 0x1f, 0x7f];
+  const sentAgent =
+    refuse === 'value'
+      ? `${agent ?? ''}a${String.fromCharCode(ctl[Math.floor(rand() * ctl.length)] as number)}b`
+      : agent;
   let head = `${method} ${sentTarget} HTTP/1.1\r\nHost: ${host}\r\n`;
   if (referer !== undefined) head += `Referer: ${referer}\r\n`;
-  if (agent !== undefined) head += `User-Agent: ${agent}\r\n`;
-  if (refuse === 'value') head += `X-Odd: a${String.fromCharCode(1 + Math.floor(rand() * 8))}b\r\n`;
+  if (sentAgent !== undefined) head += `User-Agent: ${sentAgent}\r\n`;
   head += '\r\n';
   return {
     bytes: Buffer.from(head, 'latin1'),
