@@ -11,6 +11,8 @@
 # bench/wrk/pipeline-distinct.lua, whose pipelined requests all differ), APP (bench/app.js or
 # fetch: the Hono app in fetch mode, bench/peers/rapid-fetch.mjs), ENV_A / ENV_B (extra
 # VAR=value words for one side's server, e.g. ENV_B=ROUTES=1000 with a = b), OUT (a file).
+# PROTO=h2: HTTP/2 over TLS instead (bench/tls-app.js, h2load -c 16 -m 32 on CPU 1; ENV_A /
+# ENV_B=H2ENGINE=node for the node:http2 engine).
 # Wrapped in flock /tmp/rapid-bench.lock so two load runs never overlap.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +28,8 @@ DURATION=${DURATION:-3s}
 CONNS=${CONNS:-64}
 DEPTH=${DEPTH:-0}
 SCRIPT=${SCRIPT:-bench/wrk/pipeline.lua}
-APP=${APP:-bench/app.js}
+PROTO=${PROTO:-h1}
+if [ "$PROTO" = h2 ]; then APP=${APP:-bench/tls-app.js}; else APP=${APP:-bench/app.js}; fi
 PORT_A=${PORT_A:-18191}
 PORT_B=${PORT_B:-18192}
 HDR_ACCEPT='Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7'
@@ -63,17 +66,25 @@ start() { # port dist extra-env -> pid
   # shellcheck disable=SC2086
   if [ "$APP" = fetch ]; then
     env PORT="$port" RAPID_DIST="$ROOT/$dist/dist" $3 taskset -c 0 node bench/peers/rapid-fetch.mjs >/dev/null 2>&1 &
+  elif [ "$PROTO" = h2 ]; then
+    env PORT="$port" CERT=.tmp/ab/cert.pem KEY=.tmp/ab/key.pem $3 taskset -c 0 node "$dist/dist/$APP" >/dev/null 2>&1 &
   else
     env PORT="$port" STATIC_ROOT="$ROOT/.tmp/ab" $3 taskset -c 0 node "$dist/dist/$APP" >/dev/null 2>&1 &
   fi
   pid=$!
   for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$port/plaintext" >/dev/null 2>&1 && break
+    curl -fsk "$SCHEME://127.0.0.1:$port/plaintext" >/dev/null 2>&1 && break
     sleep 0.1
   done
   echo "$pid"
 }
 mkdir -p .tmp/ab/static
+SCHEME=http
+if [ "$PROTO" = h2 ]; then
+  SCHEME=https
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -keyout .tmp/ab/key.pem -out .tmp/ab/cert.pem >/dev/null 2>&1
+fi
 head -c 1024 /dev/urandom >.tmp/ab/static/1k.bin
 head -c 65536 /dev/urandom >.tmp/ab/static/64k.bin
 PA=$(start "$PORT_A" "$DA" "${ENV_A:-}")
@@ -82,24 +93,34 @@ trap 'kill $PA $PB 2>/dev/null || true' EXIT
 
 wrkargs=(-t1 -c"$CONNS" -d"$DURATION" -H "$HDR_ACCEPT" -H 'Connection: keep-alive')
 [ "$DEPTH" != 0 ] && wrkargs+=(-s "$SCRIPT")
+LOADGEN="wrk -t1 -c$CONNS -d$DURATION depth $DEPTH${SCRIPT:+ ($SCRIPT)}"
+[ "$PROTO" = h2 ] && LOADGEN="h2load -t1 -c16 -m32 -D ${DURATION%s} (TLS, h2)"
 measure() { # port pid path -> "rps us_per_req"
   local t0 t1 out n rps extra=()
   [ "$DEPTH" != 0 ] && extra=(-- "$DEPTH")
   t0=$(cpu_ticks "$2")
-  out=$(taskset -c 1 wrk "${wrkargs[@]}" "http://127.0.0.1:$1$3" "${extra[@]}")
+  if [ "$PROTO" = h2 ]; then
+    out=$(taskset -c 1 h2load -t1 -c16 -m32 -D "${DURATION%s}" "https://127.0.0.1:$1$3")
+    n=$(echo "$out" | awk '/^requests:/ {print $8}')
+    rps=$(echo "$out" | awk '/^finished in/ {print $4}')
+  else
+    out=$(taskset -c 1 wrk "${wrkargs[@]}" "http://127.0.0.1:$1$3" "${extra[@]}")
+    n=$(echo "$out" | awk '/requests in/ {print $1}')
+    rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
+  fi
   t1=$(cpu_ticks "$2")
-  n=$(echo "$out" | awk '/requests in/ {print $1}')
-  rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
   echo "$rps $(echo "($t1 - $t0) * $TICK_US / $n" | bc -l)"
 }
 
 for p in $PATHS; do # warm-up (JIT), not measured
-  taskset -c 1 wrk -t1 -c"$CONNS" -d2s "http://127.0.0.1:$PORT_A$p" >/dev/null
-  taskset -c 1 wrk -t1 -c"$CONNS" -d2s "http://127.0.0.1:$PORT_B$p" >/dev/null
+  for port in "$PORT_A" "$PORT_B"; do
+    if [ "$PROTO" = h2 ]; then taskset -c 1 h2load -t1 -c16 -m32 -D 2 "https://127.0.0.1:$port$p" >/dev/null
+    else taskset -c 1 wrk -t1 -c"$CONNS" -d2s "http://127.0.0.1:$port$p" >/dev/null; fi
+  done
 done
 
 {
-  echo "a = $A ($DA) ${ENV_A:-}, b = $B ($DB) ${ENV_B:-}; app $APP; node $(node --version); wrk -t1 -c$CONNS -d$DURATION depth $DEPTH${SCRIPT:+ ($SCRIPT)}; $REPS interleaved runs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "a = $A ($DA) ${ENV_A:-}, b = $B ($DB) ${ENV_B:-}; app $APP; node $(node --version); $LOADGEN; $REPS interleaved runs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   printf '%-12s %11s %11s %7s | %9s %9s %7s\n' path 'a req/s' 'b req/s' 'b/a' 'a us/req' 'b us/req' 'a/b'
   for p in $PATHS; do
     ar=() ac=() br=() bc=()

@@ -20,7 +20,7 @@ import {
   stop,
   type Running,
 } from './lib/proc.js';
-import { findProjectRoot } from './lib/root.js';
+import { findPackageRoot } from '../src/util/package-root.js';
 import { median } from './lib/stats.js';
 import { errorCount, runWrk } from './lib/wrk.js';
 
@@ -33,7 +33,7 @@ const { values } = parseArgs({
 });
 const reps = Math.max(1, Number(values.reps) | 0);
 const duration = Math.max(1, Number(values.duration) | 0);
-const root = findProjectRoot(import.meta.url);
+const root = findPackageRoot(import.meta.url);
 const VARIANTS = ['plain', 'access', 'headers', 'site'];
 
 async function up(port: number, r: Running): Promise<void> {

@@ -18,7 +18,7 @@ import { IpMatcher } from '../src/features/access/ip.js';
 import { canonicalPath } from '../src/features/access/paths.js';
 import { createHeaderRules } from '../src/features/rules/headers.js';
 import { H1Response, type ResponseSink } from '../src/http1/response.js';
-import { findProjectRoot } from './lib/root.js';
+import { findPackageRoot } from '../src/util/package-root.js';
 import {
   DEFAULT_HARNESS,
   formatNs,
@@ -149,7 +149,7 @@ const table = formatResults(results);
 console.log(`Node ${process.version}`);
 console.log(table);
 if (values['no-write'] !== true) {
-  const root = findProjectRoot(import.meta.url);
+  const root = findPackageRoot(import.meta.url);
   const date = new Date().toISOString().slice(0, 10);
   const base = join(root, 'bench', 'results', `${date}-${values.label}`);
   const md = [

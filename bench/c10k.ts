@@ -45,6 +45,8 @@ import {
 } from './lib/c10k.js';
 import type { ClientJob } from './lib/c10k-client.js';
 import { ensureInstalled, TOOLS, type Tool } from './lib/install.js';
+import { machineInfo } from './lib/machine.js';
+import { printUsage } from './lib/usage.js';
 import {
   capture,
   CLK_TCK,
@@ -56,7 +58,7 @@ import {
   waitUntilUp,
   type Running,
 } from './lib/proc.js';
-import { findProjectRoot } from './lib/root.js';
+import { findPackageRoot } from '../src/util/package-root.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -85,9 +87,7 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.help) {
-  const src = readFileSync(fileURLToPath(import.meta.url), 'utf8');
-  const doc = /\/\*\*([\s\S]*?)\*\//.exec(src)?.[1] ?? '';
-  console.log(doc.replace(/^ \* ?/gm, '').trim());
+  printUsage(import.meta.url);
   process.exit(0);
 }
 
@@ -156,7 +156,7 @@ function list<T extends string>(value: string, known: readonly T[], what: string
 
 const servers = list(flags.servers!, SERVER_NAMES, 'server');
 const tests = list(flags.tests!, TESTS, 'test');
-const root = findProjectRoot(import.meta.url);
+const root = findPackageRoot(import.meta.url);
 const distBench = dirname(fileURLToPath(import.meta.url));
 const rel = (p: string): string => relative(root, p) || '.';
 const log = (msg: string): void => console.error(`[c10k] ${msg}`);
@@ -829,9 +829,6 @@ async function main(): Promise<void> {
       'workers); kernel socket buffers are not in it. Per connection = (RSS held − RSS before) / ' +
       'connections established on the server.',
   );
-  const cpuModel =
-    /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
-    'unknown';
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   const rev = capture('git', ['rev-parse', '--short', 'HEAD'], root);
   const versions: Record<string, string> = {
@@ -845,12 +842,7 @@ async function main(): Promise<void> {
   const results: C10kResults = {
     label: opts.label,
     date: started.toISOString(),
-    machine: {
-      nproc: os.availableParallelism?.() ?? os.cpus().length,
-      cpuModel,
-      memoryGiB: os.totalmem() / 1024 ** 3,
-      kernel: os.release(),
-    },
+    machine: machineInfo(),
     versions,
     config: {
       concurrency: opts.concurrency,

@@ -46,8 +46,10 @@ import {
   type Running,
 } from './lib/proc.js';
 import { ensureInstalled, TOOLS, type Tool } from './lib/install.js';
+import { machineInfo } from './lib/machine.js';
+import { printUsage } from './lib/usage.js';
 import { comparisonsMarkdown, summaryMarkdown, toMarkdown, toText } from './lib/report.js';
-import { findProjectRoot } from './lib/root.js';
+import { findPackageRoot } from '../src/util/package-root.js';
 import {
   DEFAULT_BASELINE,
   DEFAULT_SCENARIOS,
@@ -88,9 +90,7 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.help) {
-  const src = readFileSync(fileURLToPath(import.meta.url), 'utf8');
-  const doc = /\/\*\*([\s\S]*?)\*\//.exec(src)?.[1] ?? '';
-  console.log(doc.replace(/^ \* ?/gm, '').trim());
+  printUsage(import.meta.url);
   process.exit(0);
 }
 
@@ -119,7 +119,7 @@ const opts = {
   retries: int('retries', flags.retries, 0),
 };
 
-const root = findProjectRoot(import.meta.url);
+const root = findPackageRoot(import.meta.url);
 const distBench = dirname(fileURLToPath(import.meta.url));
 const rel = (p: string): string => relative(root, p) || '.';
 const log = (msg: string): void => console.error(`[bench] ${msg}`);
@@ -562,18 +562,10 @@ async function main(): Promise<void> {
   };
   for (const s of active) versions[s.name] = s.version(ctx);
 
-  const cpuModel =
-    /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
-    'unknown';
   const results: Results = {
     label: opts.label,
     date: started.toISOString(),
-    machine: {
-      nproc: os.availableParallelism?.() ?? os.cpus().length,
-      cpuModel,
-      memoryGiB: os.totalmem() / 1024 ** 3,
-      kernel: os.release(),
-    },
+    machine: machineInfo(),
     versions,
     config: {
       duration: opts.duration,

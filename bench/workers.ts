@@ -37,7 +37,7 @@ import {
   waitUntilUp,
   type Running,
 } from './lib/proc.js';
-import { findProjectRoot } from './lib/root.js';
+import { findPackageRoot } from '../src/util/package-root.js';
 import { nginxConfig } from './lib/servers.js';
 import { median } from './lib/stats.js';
 import { errorCount, runWrk } from './lib/wrk.js';
@@ -59,7 +59,7 @@ const LINES = Number(flags.lines);
 const ONLY = new Set(flags.only.split(','));
 const HOST = '127.0.0.1';
 const distBench = fileURLToPath(new URL('.', import.meta.url));
-const root = findProjectRoot(import.meta.url);
+const root = findPackageRoot(import.meta.url);
 const tmp = mkdtempSync(join(os.tmpdir(), 'rapid-bench-workers-'));
 const out: string[] = [];
 const json: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };

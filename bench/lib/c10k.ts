@@ -3,6 +3,7 @@
  * clients, adding up the clients' counters, reading `ab`'s output, and the results file
  * (bench/results/<date>-c10k.{md,json}). Nothing here touches a socket, so the tests cover it.
  */
+import type { Machine } from './machine.js';
 
 /** What a client process counts. Every request ends in exactly one of ok or a failure. */
 export interface ClientStats {
@@ -244,7 +245,7 @@ export interface C10kRun {
 export interface C10kResults {
   label: string;
   date: string;
-  machine: { nproc: number; cpuModel: string; memoryGiB: number; kernel: string };
+  machine: Machine;
   versions: Record<string, string>;
   config: Record<string, number | string | boolean>;
   /** RLIMIT_NOFILE and the sysctls: what they were, what the run set, what it could not set. */

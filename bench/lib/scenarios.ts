@@ -59,6 +59,17 @@ function base(o: WrkOptions, script: string): string[] {
   ];
 }
 
+/** wrkArgs: the common options with `script`, a `-H` for each of `headers`, the URL, `after`. */
+function wrkArgs(
+  script: string,
+  headers: readonly string[],
+  after: (o: WrkOptions) => string[] = () => [],
+): ScenarioSpec['wrkArgs'] {
+  return (url, o) => [...base(o, script), ...headers.flatMap((h) => ['-H', h]), url, ...after(o)];
+}
+
+const KEEPALIVE = 'Connection: keep-alive';
+
 function expectPlain(p: Probe): string | null {
   if (p.status !== 200) return `status ${p.status}`;
   if (p.body.toString('latin1') !== PLAINTEXT_BODY) return 'body is not "Hello, World!"';
@@ -96,14 +107,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     description:
       'GET /plaintext on 64 keep-alive connections, one request in flight per connection.',
     path: '/plaintext',
-    wrkArgs: (url, o) => [
-      ...base(o, 'report.lua'),
-      '-H',
-      ACCEPT_PLAIN,
-      '-H',
-      'Connection: keep-alive',
-      url,
-    ],
+    wrkArgs: wrkArgs('report.lua', [ACCEPT_PLAIN, KEEPALIVE]),
     verify: expectPlain,
   },
   {
@@ -111,14 +115,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     label: 'JSON',
     description: 'GET /json (serialized per request) on 64 keep-alive connections.',
     path: '/json',
-    wrkArgs: (url, o) => [
-      ...base(o, 'report.lua'),
-      '-H',
-      ACCEPT_JSON,
-      '-H',
-      'Connection: keep-alive',
-      url,
-    ],
+    wrkArgs: wrkArgs('report.lua', [ACCEPT_JSON, KEEPALIVE]),
     verify: expectJson,
   },
   {
@@ -127,16 +124,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     description:
       'GET /plaintext, 16 requests written at once per connection (TechEmpower pipeline.lua).',
     path: '/plaintext',
-    wrkArgs: (url, o) => [
-      ...base(o, 'pipeline.lua'),
-      '-H',
-      ACCEPT_PLAIN,
-      '-H',
-      'Connection: keep-alive',
-      url,
-      '--',
-      String(o.depth),
-    ],
+    wrkArgs: wrkArgs('pipeline.lua', [ACCEPT_PLAIN, KEEPALIVE], (o) => ['--', String(o.depth)]),
     verify: expectPlain,
   },
   {
@@ -144,14 +132,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     label: 'no keep-alive',
     description: 'GET /plaintext with "Connection: close": a new TCP connection for every request.',
     path: '/plaintext',
-    wrkArgs: (url, o) => [
-      ...base(o, 'report.lua'),
-      '-H',
-      ACCEPT_PLAIN,
-      '-H',
-      'Connection: close',
-      url,
-    ],
+    wrkArgs: wrkArgs('report.lua', [ACCEPT_PLAIN, 'Connection: close']),
     verify: (p) => {
       const e = expectPlain(p);
       if (e !== null) return e;
@@ -168,7 +149,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     label: 'static 1 KB',
     description: 'GET /static/1k.bin, a 1 KiB file, on 64 keep-alive connections.',
     path: '/static/1k.bin',
-    wrkArgs: (url, o) => [...base(o, 'report.lua'), url],
+    wrkArgs: wrkArgs('report.lua', []),
     verify: expectStatic(STATIC_SIZES.static1k),
   },
   {
@@ -176,7 +157,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     label: 'static 64 KB',
     description: 'GET /static/64k.bin, a 64 KiB file, on 64 keep-alive connections.',
     path: '/static/64k.bin',
-    wrkArgs: (url, o) => [...base(o, 'report.lua'), url],
+    wrkArgs: wrkArgs('report.lua', []),
     verify: expectStatic(STATIC_SIZES.static64k),
   },
   {
@@ -187,14 +168,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
       '(500 static, 500 parametric; this hits the last parametric one) against the bare engine ' +
       'answering the same bytes from one `if`; ratios are to the bare engine.',
     path: ROUTES_PATH,
-    wrkArgs: (url, o) => [
-      ...base(o, 'report.lua'),
-      '-H',
-      ACCEPT_PLAIN,
-      '-H',
-      'Connection: keep-alive',
-      url,
-    ],
+    wrkArgs: wrkArgs('report.lua', [ACCEPT_PLAIN, KEEPALIVE]),
     verify: expectPlain,
     servers: ['rapid', 'rapid-routes'],
     baseline: 'rapid',
@@ -207,14 +181,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
       'route parameter, a header read, a JSON answer) on Rapid’s `serve({ fetch })` and on ' +
       '@hono/node-server; ratios are to @hono/node-server.',
     path: '/user/42',
-    wrkArgs: (url, o) => [
-      ...base(o, 'report.lua'),
-      '-H',
-      ACCEPT_JSON,
-      '-H',
-      'Connection: keep-alive',
-      url,
-    ],
+    wrkArgs: wrkArgs('report.lua', [ACCEPT_JSON, KEEPALIVE]),
     verify: (p) => {
       if (p.status !== 200) return `status ${p.status}`;
       try {

@@ -2,6 +2,7 @@
  * The shape of a results file (bench/results/<date>-<label>.json). bench/run.ts writes it,
  * bench/chart.ts and the Markdown report read it; keep it append-only so old files still load.
  */
+import type { Machine } from './machine.js';
 
 export interface Spread {
   median: number;
@@ -66,7 +67,7 @@ export interface Results {
   label: string;
   /** ISO timestamp of the start of the run. */
   date: string;
-  machine: { nproc: number; cpuModel: string; memoryGiB: number; kernel: string };
+  machine: Machine;
   versions: Record<string, string>;
   config: {
     duration: number;

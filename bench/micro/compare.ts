@@ -13,7 +13,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { findProjectRoot } from '../lib/root.js';
+import { findPackageRoot } from '../../src/util/package-root.js';
 import { formatNs, type CaseResult } from './harness.js';
 
 const { values, positionals } = parseArgs({
@@ -34,7 +34,7 @@ if (base === undefined) {
 }
 const threshold = Number(values.threshold);
 const rounds = Math.max(1, Number(values.rounds) | 0);
-const root = findProjectRoot(import.meta.url);
+const root = findPackageRoot(import.meta.url);
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
 /** Build one side in a temp dir; returns the path of its compiled run.js. */

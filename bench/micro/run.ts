@@ -27,7 +27,13 @@ const opts = {
 };
 
 // Loaded one by one, so a suite's module-level setup runs only when it is benchmarked.
-const modules = ['./parser.bench.js', './head.bench.js', './date.bench.js', './router.bench.js'];
+const modules = [
+  './parser.bench.js',
+  './head.bench.js',
+  './date.bench.js',
+  './router.bench.js',
+  './h2.bench.js',
+];
 const results: CaseResult[] = [];
 for (const m of modules) {
   const { suite } = (await import(m)) as { suite: Suite };

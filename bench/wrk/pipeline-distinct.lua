@@ -31,14 +31,6 @@ request = function()
   return batches[n]
 end
 
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"duration_us":%d,"requests":%d,"bytes":%d,' ..
-    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-    '"latency_us":{"min":%d,"mean":%.1f,"max":%d,"p50":%d,"p90":%d,"p99":%d}}\n',
-    summary.duration, summary.requests, summary.bytes,
-    e.connect, e.read, e.write, e.status, e.timeout,
-    latency.min, latency.mean, latency.max,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99)))
-end
+-- The same machine-readable summary as report.lua (wrk takes one script per run): loaded from
+-- beside this file, wherever wrk is run from.
+dofile((debug.getinfo(1, 'S').source:match('^@(.*[/\\])') or '') .. 'report.lua')

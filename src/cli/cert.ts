@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { E, RapidError } from '../core/errors.js';
+import { argsErrorLine } from './args.js';
 
 export interface DevCertOptions {
   /** Host names and IP addresses the certificate is for; the first is its CN. */
@@ -123,10 +124,7 @@ export function certCommand(argv: string[]): number {
       },
     });
   } catch (err) {
-    const m = /^Unknown option '([^']+)'/.exec((err as Error).message);
-    console.error(
-      `rapid cert: ${m !== null ? `unknown option ${m[1]}` : (err as Error).message.split(/\.( |$)/)[0]} (see rapid cert --help)`,
-    );
+    console.error(`rapid cert: ${argsErrorLine(err)} (see rapid cert --help)`);
     return 2;
   }
   const { values, positionals } = parsed;

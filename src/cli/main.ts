@@ -16,10 +16,9 @@
  * connections.
  */
 import cluster from 'node:cluster';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileSites } from '../config/build.js';
 import { ConfigError } from '../config/issues.js';
@@ -30,6 +29,8 @@ import type { Config } from '../config/schema.js';
 import { createStaticHandler } from '../features/static/index.js';
 import { hasReusePort } from '../cluster/index.js';
 import { serve, type RapidServer } from '../server/server.js';
+import { findPackageRoot } from '../util/package-root.js';
+import { argsErrorLine } from './args.js';
 import { certCommand } from './cert.js';
 import { reloadCommand, serveWithWorkers } from './workers.js';
 
@@ -75,27 +76,10 @@ class UsageError extends Error {
   }
 }
 
-/** The package root: the nearest directory above this file with Rapid's package.json. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'rapid')
-          return dir;
-      } catch {
-        // not ours
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the rapid package root');
-    dir = up;
-  }
-}
-
 function version(): string {
-  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
+  const pkg = JSON.parse(
+    readFileSync(join(findPackageRoot(import.meta.url), 'package.json'), 'utf8'),
+  ) as {
     version: string;
   };
   return pkg.version;
@@ -139,11 +123,7 @@ function parse(argv: string[]): Command {
       },
     });
   } catch (err) {
-    // parseArgs explains at length; the first sentence is what a user needs.
-    const e = err as Error & { code?: string };
-    const unknown = /^Unknown option '([^']+)'/.exec(e.message);
-    const msg = unknown !== null ? `unknown option ${unknown[1]}` : e.message.split(/\.( |$)/)[0];
-    throw new UsageError(`${msg} (see rapid --help)`, 2);
+    throw new UsageError(`${argsErrorLine(err)} (see rapid --help)`, 2);
   }
   const { values, positionals } = parsed;
   if (values.help) return 'help';
@@ -196,7 +176,7 @@ function parse(argv: string[]): Command {
   const root =
     positionals[0] !== undefined
       ? resolve(positionals[0])
-      : join(packageRoot(), 'examples', 'site');
+      : join(findPackageRoot(import.meta.url), 'examples', 'site');
   let isDir = false;
   try {
     isDir = statSync(root).isDirectory();

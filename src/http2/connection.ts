@@ -39,7 +39,8 @@ import * as F from './frames.js';
 import { ByteWriter, HPACK_ERROR, HPACK_TOO_LARGE, HpackDecoder, HpackEncoder } from './hpack.js';
 import { PREFACE } from './preface.js';
 import type { H2RequestContext } from './request.js';
-import { FLOOD_WINDOW_MS, type H2Options } from './session.js';
+import { FloodCounter } from './flood.js';
+import type { H2Options } from './session.js';
 import { H2StreamRequest, H2StreamResponse, type StreamOwner } from './stream.js';
 
 /** Our connection receive window (announced with a WINDOW_UPDATE after SETTINGS). */
@@ -127,10 +128,7 @@ class H2Connection implements TrackedConnection, StreamOwner {
   private readPaused = false;
   private pausedSince = 0;
   private idleSince = clock.now;
-  private windowStart = Date.now();
-  private resets = 0;
-  private pings = 0;
-  private settingsCount = 0;
+  private readonly floods = new FloodCounter(Date.now());
 
   constructor(socket: Socket, opts: H2Options, registry: ConnectionRegistry<TrackedConnection>) {
     this.socket = socket;
@@ -244,7 +242,7 @@ class H2Connection implements TrackedConnection, StreamOwner {
         if (e - s !== 8) this.connError(F.FRAME_SIZE_ERROR);
         else if (sid !== 0) this.connError(F.PROTOCOL_ERROR);
         else if ((flags & F.F_ACK) === 0) {
-          if (++this.pings > this.limits.http2MaxPings && this.inWindow('pings')) {
+          if (this.floods.hit('pings', this.limits.http2MaxPings)) {
             this.calm();
             return;
           }
@@ -494,7 +492,7 @@ class H2Connection implements TrackedConnection, StreamOwner {
     const res = this.streams.get(sid);
     if (res !== undefined) this.closeStream(res, new RapidError(E.REQUEST_ABORTED));
     if (code !== F.NO_ERROR) {
-      if (++this.resets > this.limits.http2MaxResets && this.inWindow('resets')) this.calm();
+      if (this.floods.hit('resets', this.limits.http2MaxResets)) this.calm();
     }
   }
 
@@ -511,7 +509,7 @@ class H2Connection implements TrackedConnection, StreamOwner {
       this.connError(F.FRAME_SIZE_ERROR);
       return;
     }
-    if (++this.settingsCount > this.limits.http2MaxSettings && this.inWindow('settingsCount')) {
+    if (this.floods.hit('settings', this.limits.http2MaxSettings)) {
       this.calm();
       return;
     }
@@ -599,17 +597,6 @@ class H2Connection implements TrackedConnection, StreamOwner {
   }
 
   // --- floods and errors --------------------------------------------------------------------
-
-  private inWindow(which: 'resets' | 'pings' | 'settingsCount'): boolean {
-    const now = Date.now();
-    if (now - this.windowStart <= FLOOD_WINDOW_MS) return true;
-    this.windowStart = now;
-    this.resets = 0;
-    this.pings = 0;
-    this.settingsCount = 0;
-    this[which] = 1;
-    return false;
-  }
 
   private calm(): void {
     if (this.dead) return;
@@ -784,6 +771,10 @@ class H2Connection implements TrackedConnection, StreamOwner {
 
   headField(name: string, value: string): void {
     this.encoder.field(this.hw, name, value);
+  }
+
+  headLength(length: number): void {
+    this.encoder.field(this.hw, 'content-length', String(length));
   }
 
   endHead(res: H2StreamResponse, endStream: boolean): void {

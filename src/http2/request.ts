@@ -1,8 +1,6 @@
 /**
- * An HTTP/2 stream's request as a RapidRequest. Pseudo-headers become method/url/host; the other
- * fields are the stream's header list (names already lowercase on h2). A `host` field is added
- * from `:authority` when the client sent none, so code reading `headers.host` works on both
- * protocols.
+ * An HTTP/2 stream's request as a RapidRequest, on node:http2 streams. The header mapping and
+ * the whole-body read are shared with the own engine's H2StreamRequest (src/http2/request-head.ts).
  *
  * Body flow: the stream is a Readable that stays paused until the handler asks for the body, so
  * nghttp2's flow control (the stream window is only re-opened as data is consumed) bounds what
@@ -14,35 +12,37 @@ import { Readable } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
 import type { RapidRequest } from '../core/types.js';
 import { headerOf, headersObject, parseJsonBody } from '../http1/request.js';
+import {
+  bodyOverrun,
+  bodyShort,
+  initRequest,
+  readBody,
+  type H2RequestContext,
+} from './request-head.js';
 
-/** What the request needs from its session. */
-export interface H2RequestContext {
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly secure: boolean;
-  readonly maxBodyBytes: number;
-}
+export type { H2RequestContext } from './request-head.js';
 
 export class H2Request implements RapidRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly path: string;
-  readonly search: string;
+  readonly method!: string;
+  readonly url!: string;
+  readonly path!: string;
+  readonly search!: string;
   readonly httpVersion = '2.0' as const;
-  readonly rawHeaders: string[];
-  readonly host: string;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly secure: boolean;
-  readonly contentLength: number;
-  readonly hasBody: boolean;
+  readonly rawHeaders!: string[];
+  readonly host!: string;
+  readonly remoteAddress!: string;
+  readonly remotePort!: number;
+  readonly secure!: boolean;
+  readonly contentLength!: number;
+  readonly hasBody!: boolean;
   readonly trailers: string[] = [];
   /** The stream (for whoever needs the h2 specifics). */
   readonly h2stream: ServerHttp2Stream;
   /** True once the whole body has arrived (or there is none). */
-  complete: boolean;
+  complete!: boolean;
+  /** @internal limits.maxBodyBytes */
+  readonly maxBodyBytes!: number;
 
-  private readonly maxBodyBytes: number;
   private _headers: Record<string, string> | undefined = undefined;
   private used = false;
   private controller: AbortController | null = null;
@@ -51,42 +51,7 @@ export class H2Request implements RapidRequest {
 
   constructor(stream: ServerHttp2Stream, raw: string[], endStream: boolean, ctx: H2RequestContext) {
     this.h2stream = stream;
-    let method = '';
-    let path = '';
-    let authority = '';
-    let hasHost = false;
-    let length = -1;
-    const fields: string[] = [];
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i] as string;
-      const value = raw[i + 1] as string;
-      if (name.charCodeAt(0) === 0x3a /* : */) {
-        if (name === ':method') method = value;
-        else if (name === ':path') path = value;
-        else if (name === ':authority') authority = value;
-        continue;
-      }
-      if (name === 'host') {
-        hasHost = true;
-        if (authority === '') authority = value;
-      } else if (name === 'content-length') length = Number(value);
-      fields.push(name, value);
-    }
-    if (!hasHost && authority !== '') fields.unshift('host', authority);
-    this.method = method;
-    this.url = path;
-    const q = path.indexOf('?');
-    this.path = q === -1 ? path : path.slice(0, q);
-    this.search = q === -1 ? '' : path.slice(q);
-    this.rawHeaders = fields;
-    this.host = authority;
-    this.remoteAddress = ctx.remoteAddress;
-    this.remotePort = ctx.remotePort;
-    this.secure = ctx.secure;
-    this.maxBodyBytes = ctx.maxBodyBytes;
-    this.hasBody = !endStream;
-    this.complete = endStream;
-    this.contentLength = endStream ? 0 : Number.isSafeInteger(length) && length >= 0 ? length : -1;
+    initRequest(this, raw, endStream, ctx);
   }
 
   header(name: string): string | undefined {
@@ -112,33 +77,14 @@ export class H2Request implements RapidRequest {
     return this.controller.signal;
   }
 
-  private claim(): void {
+  /** @internal RAPID_ERR_BODY_ALREADY_READ on a second read of the body. */
+  claim(): void {
     if (this.used) throw new RapidError(E.BODY_ALREADY_READ);
     this.used = true;
   }
 
   body(): Promise<Buffer> {
-    try {
-      this.claim();
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-    if (!this.hasBody) return Promise.resolve(Buffer.alloc(0));
-    const chunks: Buffer[] = [];
-    let size = 0;
-    return new Promise<Buffer>((resolve, reject) => {
-      this.pump(
-        (chunk) => {
-          chunks.push(chunk);
-          size += chunk.length;
-          return true;
-        },
-        (err) => {
-          if (err !== null) reject(err);
-          else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-        },
-      );
-    });
+    return readBody(this);
   }
 
   async text(): Promise<string> {
@@ -160,7 +106,6 @@ export class H2Request implements RapidRequest {
     this.pump(
       (chunk) => {
         if (!readable.push(chunk)) src.pause();
-        return true;
       },
       (err) => {
         if (err !== null) readable.destroy(err);
@@ -175,10 +120,10 @@ export class H2Request implements RapidRequest {
   }
 
   /**
-   * Move the stream's data to `onChunk` with the size checks; `done` is called once, with null
-   * at the end of a body of the right size, or with the error.
+   * @internal Move the stream's data to `onChunk` with the size checks; `done` is called once,
+   * with null at the end of a body of the right size, or with the error.
    */
-  private pump(onChunk: (chunk: Buffer) => boolean, done: (err: Error | null) => void): void {
+  pump(onChunk: (chunk: Buffer) => void, done: (err: Error | null) => void): void {
     const src = this.h2stream;
     const declared = this.contentLength;
     const limit = this.maxBodyBytes;
@@ -195,21 +140,14 @@ export class H2Request implements RapidRequest {
     };
     const onData = (chunk: Buffer): void => {
       received += chunk.length;
-      if (received > limit) {
+      const err = bodyOverrun(received, limit, declared);
+      if (err === null) onChunk(chunk);
+      else {
         src.pause();
-        finish(new RapidError(E.BODY_TOO_LARGE, `more than ${limit} bytes`));
-      } else if (declared >= 0 && received > declared) {
-        src.pause();
-        finish(new RapidError(E.HTTP2_BODY_LENGTH_MISMATCH, `more than ${declared} bytes`));
-      } else onChunk(chunk);
+        finish(err);
+      }
     };
-    const onEnd = (): void => {
-      if (declared >= 0 && received !== declared) {
-        finish(
-          new RapidError(E.HTTP2_BODY_LENGTH_MISMATCH, `${received} of ${declared} bytes sent`),
-        );
-      } else finish(null);
-    };
+    const onEnd = (): void => finish(bodyShort(received, declared));
     const onClose = (): void => finish(new RapidError(E.REQUEST_ABORTED));
     if (declared > limit) {
       queueMicrotask(() => finish(new RapidError(E.BODY_TOO_LARGE, `${declared} bytes`)));

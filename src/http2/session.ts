@@ -29,6 +29,7 @@ import type { Handler, Limits, RapidRequest } from '../core/types.js';
 import { answerFailure, runHandler } from '../http1/connection.js';
 import type { ConnectionRegistry, TrackedConnection } from '../net/registry.js';
 import { clock } from '../util/clock.js';
+import { FloodCounter } from './flood.js';
 import { H2Request, type H2RequestContext } from './request.js';
 import { H2Response, type H2ResponseOwner } from './response.js';
 
@@ -43,8 +44,7 @@ interface Peer {
   remotePort: number;
 }
 
-/** The window over which resets, PINGs and SETTINGS are counted. */
-export const FLOOD_WINDOW_MS = 10_000;
+export { FLOOD_WINDOW_MS } from './flood.js';
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
 
@@ -106,10 +106,7 @@ export class H2Session implements TrackedConnection, H2ResponseOwner {
   /** Responses whose stream is still open. */
   private readonly open = new Set<H2Response>();
   private idleSince = clock.now;
-  private windowStart = clock.now;
-  private resets = 0;
-  private pings = 0;
-  private settings = 0;
+  private readonly floods = new FloodCounter(clock.now);
   private calmed = false;
 
   constructor(
@@ -135,29 +132,14 @@ export class H2Session implements TrackedConnection, H2ResponseOwner {
       // A frame could not be sent (the stream is gone); nothing to do but not crash.
     });
     session.on('ping', () => {
-      if (++this.pings > this.limits.http2MaxPings && this.inWindow('pings')) this.calm();
+      if (this.floods.hit('pings', this.limits.http2MaxPings)) this.calm();
     });
     session.on('remoteSettings', () => {
-      if (++this.settings > this.limits.http2MaxSettings && this.inWindow('settings')) this.calm();
+      if (this.floods.hit('settings', this.limits.http2MaxSettings)) this.calm();
     });
     session.once('close', () => {
       registry.delete(this);
     });
-  }
-
-  /**
-   * True when the count that just passed its limit did so within the current window; otherwise
-   * a new window starts (every count back to its share of this event).
-   */
-  private inWindow(which: 'resets' | 'pings' | 'settings'): boolean {
-    const now = Date.now();
-    if (now - this.windowStart <= FLOOD_WINDOW_MS) return true;
-    this.windowStart = now;
-    this.resets = 0;
-    this.pings = 0;
-    this.settings = 0;
-    this[which] = 1;
-    return false;
   }
 
   /** End an abusive session: GOAWAY ENHANCE_YOUR_CALM, then the socket closes. */
@@ -222,7 +204,7 @@ export class H2Session implements TrackedConnection, H2ResponseOwner {
     // not the response was already written, since rapid reset is about the work each costs.
     const code = res.req.h2stream.rstCode;
     if (code !== undefined && code !== NGHTTP2_NO_ERROR && !res.aborted) {
-      if (++this.resets > this.limits.http2MaxResets && this.inWindow('resets')) this.calm();
+      if (this.floods.hit('resets', this.limits.http2MaxResets)) this.calm();
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * The request/response pair of one stream of Rapid's own HTTP/2 engine (src/http2/connection.ts):
  * plain objects, no Duplex per stream. H2StreamRequest maps the decoded header list onto
- * RapidRequest exactly like H2Request does for node:http2 streams; H2StreamResponse is
+ * RapidRequest exactly like H2Request does for node:http2 streams (src/http2/request-head.ts); H2StreamResponse is
  * RapidResponse whose head is HPACK-encoded straight into the connection's output and whose body
  * goes out as DATA under both flow-control windows (the connection queues what does not fit).
  *
@@ -11,18 +11,24 @@
  */
 import { Readable } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
-import { ResponseFields } from '../core/headers.js';
 import { statusHasNoBody } from '../core/status.js';
-import type { PreparedResponse, RapidRequest, RapidResponse } from '../core/types.js';
+import type { PreparedResponse, RapidRequest } from '../core/types.js';
 import { headerOf, headersObject, parseJsonBody } from '../http1/request.js';
-import { blockFields, CONNECTION_SPECIFIC, preparedFields } from './response.js';
-import type { H2RequestContext } from './request.js';
+import { H2ResponseBase } from './response-base.js';
+import {
+  bodyOverrun,
+  bodyShort,
+  initRequest,
+  readBody,
+  type H2RequestContext,
+} from './request-head.js';
 
 /** What a stream needs from its connection. */
 export interface StreamOwner {
   /** Start an HPACK block with :status; then headField() each field; endHead() frames it. */
   beginHead(status: number): void;
   headField(name: string, value: string): void;
+  headLength(length: number): void;
   endHead(res: H2StreamResponse, endStream: boolean): void;
   /** Queue DATA (flow control permitting, the rest waits); `end` sets END_STREAM. */
   sendData(res: H2StreamResponse, data: Buffer, end: boolean): void;
@@ -38,37 +44,37 @@ export interface StreamOwner {
   credit(res: H2StreamResponse, n: number): void;
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
 const EMPTY = Buffer.alloc(0);
 const INTERNAL_ERROR = 0x2;
 
 type Sink = (chunk: Buffer) => void;
 
 export class H2StreamRequest implements RapidRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly path: string;
-  readonly search: string;
+  readonly method!: string;
+  readonly url!: string;
+  readonly path!: string;
+  readonly search!: string;
   readonly httpVersion = '2.0' as const;
-  readonly rawHeaders: string[];
-  readonly host: string;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly secure: boolean;
-  readonly contentLength: number;
-  readonly hasBody: boolean;
+  readonly rawHeaders!: string[];
+  readonly host!: string;
+  readonly remoteAddress!: string;
+  readonly remotePort!: number;
+  readonly secure!: boolean;
+  readonly contentLength!: number;
+  readonly hasBody!: boolean;
   trailers: string[] = [];
   /** True once the whole body has arrived (or there is none). */
-  complete: boolean;
+  complete!: boolean;
   /** Set when the response is complete; a later close is no abort. */
   responded = false;
   /** The declared content-length (-1: none), for the connection's DATA length check. */
   readonly declared: number;
+  /** @internal limits.maxBodyBytes */
+  readonly maxBodyBytes!: number;
   /** DATA bytes received so far. */
   received = 0;
   res!: H2StreamResponse;
 
-  private readonly maxBodyBytes: number;
   private _headers: Record<string, string> | undefined = undefined;
   private used = false;
   private controller: AbortController | null = null;
@@ -83,43 +89,7 @@ export class H2StreamRequest implements RapidRequest {
   discarding = false;
 
   constructor(fields: string[], endStream: boolean, ctx: H2RequestContext) {
-    let method = '';
-    let path = '';
-    let authority = '';
-    let hasHost = false;
-    let length = -1;
-    const out: string[] = [];
-    for (let i = 0; i < fields.length; i += 2) {
-      const name = fields[i] as string;
-      const value = fields[i + 1] as string;
-      if (name.charCodeAt(0) === 0x3a /* : */) {
-        if (name === ':method') method = value;
-        else if (name === ':path') path = value;
-        else if (name === ':authority') authority = value;
-        continue;
-      }
-      if (name === 'host') {
-        hasHost = true;
-        if (authority === '') authority = value;
-      } else if (name === 'content-length') length = Number(value);
-      out.push(name, value);
-    }
-    if (!hasHost && authority !== '') out.unshift('host', authority);
-    this.method = method;
-    this.url = path;
-    const q = path.indexOf('?');
-    this.path = q === -1 ? path : path.slice(0, q);
-    this.search = q === -1 ? '' : path.slice(q);
-    this.rawHeaders = out;
-    this.host = authority;
-    this.remoteAddress = ctx.remoteAddress;
-    this.remotePort = ctx.remotePort;
-    this.secure = ctx.secure;
-    this.maxBodyBytes = ctx.maxBodyBytes;
-    this.hasBody = !endStream;
-    this.complete = endStream;
-    this.declared = Number.isSafeInteger(length) && length >= 0 ? length : -1;
-    this.contentLength = endStream ? 0 : this.declared;
+    this.declared = initRequest(this, fields, endStream, ctx);
     if (endStream) this.ended = true;
   }
 
@@ -216,32 +186,14 @@ export class H2StreamRequest implements RapidRequest {
 
   // --- RapidRequest body API -------------------------------------------------------------
 
-  private claim(): void {
+  /** @internal RAPID_ERR_BODY_ALREADY_READ on a second read of the body. */
+  claim(): void {
     if (this.used) throw new RapidError(E.BODY_ALREADY_READ);
     this.used = true;
   }
 
   body(): Promise<Buffer> {
-    try {
-      this.claim();
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-    if (!this.hasBody) return Promise.resolve(EMPTY);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    return new Promise<Buffer>((resolve, reject) => {
-      this.pump(
-        (chunk) => {
-          chunks.push(chunk);
-          size += chunk.length;
-        },
-        (err) => {
-          if (err !== null) reject(err);
-          else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-        },
-      );
-    });
+    return readBody(this);
   }
 
   async text(): Promise<string> {
@@ -275,9 +227,9 @@ export class H2StreamRequest implements RapidRequest {
     return this.stream()[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
-  /** Deliver the body to `onChunk` with the size checks; `done` once, null at a good end. */
-  private pump(onChunk: Sink, done: (err: Error | null) => void): void {
-    const declared = this.contentLength;
+  /** @internal Deliver the body to `onChunk` with the size checks; `done` once, null at a good end. */
+  pump(onChunk: Sink, done: (err: Error | null) => void): void {
+    const declared = this.declared;
     const limit = this.maxBodyBytes;
     let got = 0;
     let settled = false;
@@ -296,29 +248,16 @@ export class H2StreamRequest implements RapidRequest {
     }
     this.sink = (chunk) => {
       got += chunk.length;
-      if (got > limit) finish(new RapidError(E.BODY_TOO_LARGE, `more than ${limit} bytes`));
-      else if (declared >= 0 && got > declared)
-        finish(new RapidError(E.HTTP2_BODY_LENGTH_MISMATCH, `more than ${declared} bytes`));
-      else onChunk(chunk);
+      const err = bodyOverrun(got, limit, declared);
+      if (err === null) onChunk(chunk);
+      else finish(err);
     };
-    this.onEnd = (err) => {
-      if (err === null && declared >= 0 && got !== declared) {
-        finish(new RapidError(E.HTTP2_BODY_LENGTH_MISMATCH, `${got} of ${declared} bytes sent`));
-      } else finish(err);
-    };
+    this.onEnd = (err) => finish(err ?? bodyShort(got, declared));
     this.settle();
   }
 }
 
-export class H2StreamResponse extends ResponseFields implements RapidResponse {
-  finished = false;
-  /** Every byte has been handed to the connection. */
-  done = false;
-  /** The server reset the stream (the body could not be completed). */
-  aborted = false;
-  /** Deadline (coarse clock ms) for the handler to finish; 0 = none. Kept by the connection. */
-  deadline = 0;
-
+export class H2StreamResponse extends H2ResponseBase {
   // Stream state, kept by the connection.
   readonly id: number;
   sendWindow: number;
@@ -338,10 +277,8 @@ export class H2StreamResponse extends ResponseFields implements RapidResponse {
   /** Reset (by either side) or the connection is gone. */
   closed = false;
 
-  readonly req: H2StreamRequest;
+  declare readonly req: H2StreamRequest;
   readonly owner: StreamOwner;
-  private readonly isHead: boolean;
-  private streaming = false;
 
   constructor(
     id: number,
@@ -351,72 +288,30 @@ export class H2StreamResponse extends ResponseFields implements RapidResponse {
     recvWindow: number,
   ) {
     super();
+    this.init(req);
     this.id = id;
-    this.req = req;
     req.res = this;
     this.owner = owner;
     this.sendWindow = sendWindow;
     this.recvWindow = recvWindow;
     this.remoteClosed = req.complete;
-    this.isHead = req.method === 'HEAD';
   }
 
-  /** True once the stream cannot carry more (reset, closed, connection gone). */
   get gone(): boolean {
     return this.closed || this.localClosed;
   }
 
   /** Encode the head; `length` >= 0 adds content-length. */
   private head(length: number, prepared: PreparedResponse | null, endStream: boolean): void {
-    let fields = prepared === null ? null : preparedFields(prepared);
-    if (this.headHooks !== null) {
-      const block = prepared === null ? '' : prepared.headerBlock;
-      const changed = this.runHeadHooks(block);
-      if (changed !== block) fields = blockFields(changed);
-    }
-    const code = this.statusCode;
-    const o = this.owner;
-    o.beginHead(code);
-    if (fields !== null) for (const [k, v] of fields) o.headField(k, v);
-    const hl = this.headers;
-    let ownLength: string | null = null;
-    if (hl !== null) {
-      const f = hl.fields;
-      for (let i = 0; i < f.length; i += 3) {
-        const key = f[i] as string;
-        if (CONNECTION_SPECIFIC.has(key)) {
-          // A handler's own content-length is kept for a streamed body; a whole body's length
-          // is always computed.
-          if (key === 'content-length' && length === -1) ownLength = f[i + 2] as string;
-          continue;
-        }
-        if (key === 'date') continue;
-        o.headField(key, f[i + 2] as string);
-      }
-    }
-    if (length >= 0 && code >= 200 && code !== 204 && code !== 304)
-      o.headField('content-length', String(length));
-    else if (ownLength !== null) o.headField('content-length', ownLength);
-    this.headersSent = true;
-    o.endHead(this, endStream);
+    // The connection writes its own Date (beginHead).
+    this.putHead(this.owner, length, prepared, true);
+    this.owner.endHead(this, endStream);
   }
 
-  private claimFinish(): void {
-    if (this.finished) throw new RapidError(E.RESPONSE_ALREADY_SENT);
-    this.finished = true;
-  }
-
-  send(body?: string | Uint8Array | null): void {
-    this.claimFinish();
-    this.sendWhole(body ?? null, null);
-  }
-
-  private sendWhole(body: string | Uint8Array | null, prepared: PreparedResponse | null): void {
-    if (this.gone) {
-      this.headersSent = true;
-      this.finishNow();
-      return;
-    }
+  protected respondWhole(
+    body: string | Uint8Array | null,
+    prepared: PreparedResponse | null,
+  ): void {
     const data =
       typeof body === 'string'
         ? Buffer.from(body, 'utf8')
@@ -430,38 +325,10 @@ export class H2StreamResponse extends ResponseFields implements RapidResponse {
       this.head(len, prepared, false);
       this.owner.sendData(this, data as Buffer, true);
     }
-    this.finishNow();
   }
 
-  private finishNow(): void {
-    this.done = true;
-    this.req.responded = true;
+  protected finishedAll(): void {
     this.owner.finished(this);
-  }
-
-  json(value: unknown): void {
-    if (this.headers === null || !this.headers.has('content-type')) {
-      this.setHeader('Content-Type', JSON_TYPE);
-    }
-    this.send(JSON.stringify(value));
-  }
-
-  sendPrepared(prepared: PreparedResponse): void {
-    this.claimFinish();
-    this.statusCode = prepared.status;
-    this.sendWhole(prepared.body, prepared);
-  }
-
-  /** A catalog error as the whole response (handler failures, timeouts). */
-  sendError(status: number, message: string): void {
-    if (this.headers !== null) this.headers.clear();
-    this.statusCode = status;
-    this.setHeader('Content-Type', 'text/plain; charset=utf-8');
-    this.send(`${message}\n`);
-  }
-
-  private sendsBody(): boolean {
-    return !this.isHead && !statusHasNoBody(this.statusCode);
   }
 
   write(chunk: string | Uint8Array): boolean {
@@ -486,15 +353,8 @@ export class H2StreamResponse extends ResponseFields implements RapidResponse {
     return this.owner.writable(this);
   }
 
-  end(chunk?: string | Uint8Array | null): void {
-    if (!this.streaming) {
-      this.send(chunk);
-      return;
-    }
-    if (chunk !== undefined && chunk !== null) this.write(chunk);
-    this.claimFinish();
-    if (!this.gone && this.sendsBody()) this.owner.sendData(this, EMPTY, true);
-    this.finishNow();
+  protected endBody(): void {
+    this.owner.sendData(this, EMPTY, true);
   }
 
   drain(): Promise<void> {
@@ -502,28 +362,6 @@ export class H2StreamResponse extends ResponseFields implements RapidResponse {
     return this.owner.waitWritable(this);
   }
 
-  async stream(source: Readable | AsyncIterable<string | Uint8Array>): Promise<void> {
-    const destroy = (source as Readable).destroy;
-    try {
-      for await (const chunk of source as AsyncIterable<string | Uint8Array>) {
-        if (this.gone) break;
-        if (!this.write(chunk)) await this.drain();
-        if (this.gone) break;
-      }
-    } catch (err) {
-      if (!this.headersSent && !this.gone) throw err;
-      this.abort();
-      throw err;
-    } finally {
-      if (this.gone && !this.done && typeof destroy === 'function') (source as Readable).destroy();
-    }
-    if (!this.finished) {
-      if (this.gone) this.abort();
-      else this.end();
-    }
-  }
-
-  /** The body cannot be completed: reset the stream so the client sees the failure. */
   abort(): void {
     this.finished = true;
     this.aborted = true;

@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createErrorLog, LineWriter } from '../../src/features/log/index.js';
-import { serve, type ServeOptions } from '../../src/server/server.js';
+import { serve } from '../../src/server/server.js';
 import { get, startCluster } from '../helpers/cluster-child.js';
+import { withServer } from '../helpers/log-server.js';
 import { rawExchange, request } from '../helpers/static-site.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rapid-log-'));
@@ -21,27 +22,6 @@ let n = 0;
 const file = (): string => join(dir, `access-${++n}.log`);
 
 const TS = /\[\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]/;
-
-async function withServer(
-  opts: Partial<ServeOptions>,
-  fn: (port: number) => Promise<void>,
-): Promise<void> {
-  const server = await serve({
-    port: 0,
-    host: '127.0.0.1',
-    handler(req, res) {
-      if (req.path === '/fail') throw new Error('boom');
-      res.setHeader('Content-Type', 'text/plain');
-      res.send('hello');
-    },
-    ...opts,
-  });
-  try {
-    await fn(server.port);
-  } finally {
-    await server.close(2000); // flushes and closes the log
-  }
-}
 
 const lines = (path: string): string[] =>
   readFileSync(path, 'utf8')

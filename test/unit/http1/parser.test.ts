@@ -27,6 +27,7 @@ import {
   type ParsedMessage,
   type ParseResult,
 } from '../../helpers/parse-driver.js';
+import { prng } from '../../helpers/prng.js';
 
 /** Request text (latin1: "\xe9" is the byte 0xE9). */
 type Input = string;
@@ -1338,17 +1339,6 @@ describe('events and finish()', () => {
 // ---------------------------------------------------------------------------------------------
 // Generated requests and mutations (seeded, so failures reproduce)
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const PATH_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/%?";
 const VALUE_CHARS = (() => {
@@ -1452,7 +1442,7 @@ function randomSplit(buf: Buffer, rand: () => number): Buffer[] {
 
 describe('generated requests', () => {
   it('random valid requests parse as generated, identically at random splits', () => {
-    const rand = rng(0x5eed);
+    const rand = prng(0x5eed);
     for (let iter = 0; iter < 400; iter++) {
       const g = generate(rand);
       const input = bytes(g.text);
@@ -1480,7 +1470,7 @@ describe('generated requests', () => {
   });
 
   it('random byte mutations never throw and parse the same at random splits', () => {
-    const rand = rng(0xbadc0de);
+    const rand = prng(0xbadc0de);
     let errors = 0;
     for (let iter = 0; iter < 1500; iter++) {
       const buf = Buffer.from(bytes(generate(rand).text));

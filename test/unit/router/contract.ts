@@ -13,6 +13,7 @@ import type {
   RouterFactory,
   RouterOptions,
 } from '../../../src/router/types.js';
+import { prng } from '../../helpers/prng.js';
 
 type R = Router<string>;
 
@@ -43,16 +44,6 @@ function throwsCode(fn: () => void, code: string): void {
     assert.equal(err.code, code, err.message);
     return true;
   });
-}
-
-/** A deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function runRouterContract(name: string, newRouter: RouterFactory): void {
