@@ -12,6 +12,7 @@ import { E, type ErrorSpec } from '../../../src/core/errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../../../src/core/types.js';
 import { MessageParser } from '../../../src/http1/parser.js';
 import { drive, splits, summary, type ParseResult } from '../../helpers/parse-driver.js';
+import { prng } from '../../helpers/prng.js';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 const head = (line: string, ...fields: string[]): string => [line, ...fields, '', ''].join('\r\n');
@@ -219,17 +220,6 @@ describe('field lines remembered from earlier requests', () => {
   for (const t of cases) it(t.name, () => check(t));
 });
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const POOL = [
   'Accept: */*',
   'Accept: text/html,application/xhtml+xml;q=0.9',
@@ -246,7 +236,7 @@ const HOSTS = [H, 'Host: other.example:8080', 'host: example.com'];
 
 describe('generated request sequences on one parser', () => {
   it('each request parses on a long-lived parser as on a new one', () => {
-    const rand = rng(0x3e3e);
+    const rand = prng(0x3e3e);
     const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)]!;
     let p = new MessageParser(DEFAULT_LIMITS);
     let onPrimed = 0;
