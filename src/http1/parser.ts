@@ -290,13 +290,22 @@ export class MessageParser {
   private readonly memoConn: number[] = [];
   /**
    * Misses in a row at each position, and the requests to let pass before comparing there again
-   * (2^misses, at most MEMO_MAX_SKIP): where every request differs (a request id, a changing
+   * (2^misses, at most 2^MEMO_MAX_MISSES): where every request differs (a request id, a changing
    * Accept), the comparison and the copy it keeps soon stop costing anything.
    */
   private readonly memoMisses = new Uint8Array(MEMO_LINES);
   private readonly memoSkip = new Int32Array(MEMO_LINES);
+  /** Characters held in memoLine, at most MEMO_MAX_BYTES (idle connections keep them). */
+  private memoBytes = 0;
+  /** Characters of field lines this parser holds from earlier requests (for tests). */
+  get rememberedChars(): number {
+    return this.memoBytes;
+  }
   /** The CONN_* tokens of the field line field() just read (0 unless it was Connection). */
   private lineConn = 0;
+  /** Where the value of the field line field() just read starts and ends, from the line start. */
+  private lineVs = 0;
+  private lineVe = 0;
   private headBytes = 0;
   private headerCount = 0;
   private emptyLines = 0;
@@ -498,7 +507,7 @@ export class MessageParser {
           err = this.memoHit(k);
         } else {
           err = this.field(buf, pos, end, false);
-          if (err === null) this.remember(k, line);
+          if (err === null) this.remember(k, buf, pos, end);
         }
       } else err = this.field(buf, pos, end, this.state === S_TRAILERS);
       if (err !== null) return this.fail(err, Math.max(off, pos + delta));
@@ -696,6 +705,8 @@ export class MessageParser {
     while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
     if (!fieldValueBytes(buf, vs, ve)) return E.HTTP1_INVALID_HEADER_VALUE;
     const value = ve > vs ? this.text(buf, vs, ve) : '';
+    this.lineVs = vs - start;
+    this.lineVe = ve - start;
     if (++this.headerCount > this.limits.maxHeaderCount) return E.HTTP1_TOO_MANY_HEADERS;
     const name = internName(buf, start, i) ?? lowerName(this.text(buf, start, i), buf, start, i);
     if (trailer) {
@@ -724,16 +735,24 @@ export class MessageParser {
   }
 
   /** Remember field line `k`, just accepted by field(), for memoHit(). */
-  private remember(k: number, line: string): void {
-    const h = this.rawHeaders;
+  private remember(k: number, buf: Buffer, start: number, end: number): void {
+    const conn = this.lineConn;
+    this.lineConn = 0;
+    const old = this.memoLine[k];
     const misses = this.memoMisses[k]!;
-    if (this.memoLine[k] !== undefined && misses < MEMO_MAX_MISSES) this.memoMisses[k] = misses + 1;
+    if (old !== undefined && misses < MEMO_MAX_MISSES) this.memoMisses[k] = misses + 1;
     this.memoSkip[k] = 1 << this.memoMisses[k]!;
+    const bytes = this.memoBytes - (old === undefined ? 0 : old.length) + (end - start);
+    if (bytes > MEMO_MAX_BYTES) return; // over the budget: this position keeps what it had
+    this.memoBytes = bytes;
+    // A string of its own: a slice of the decoded window would keep the whole window alive for
+    // as long as the connection lives.
+    const line = buf.latin1Slice(start, end);
+    const h = this.rawHeaders;
     this.memoLine[k] = line;
     this.memoName[k] = h[h.length - 2]!;
-    this.memoValue[k] = h[h.length - 1]!;
-    this.memoConn[k] = this.lineConn;
-    this.lineConn = 0;
+    this.memoValue[k] = line.slice(this.lineVs, this.lineVe);
+    this.memoConn[k] = conn;
   }
 
   /**
@@ -1076,6 +1095,11 @@ function internKnown(m: string): string {
 
 /** Field lines per head remembered for the next request on the connection (MessageParser.memoLine). */
 const MEMO_LINES = 32;
+/**
+ * Characters of remembered lines per connection: typical heads fit (Host, User-Agent, Accept-*,
+ * a cookie), and 10,000 idle connections hold at most 40 MB of them.
+ */
+const MEMO_MAX_BYTES = 4096;
 /** memoSkip grows to 2^MEMO_MAX_MISSES requests. */
 const MEMO_MAX_MISSES = 6;
 

@@ -220,6 +220,34 @@ describe('field lines remembered from earlier requests', () => {
   for (const t of cases) it(t.name, () => check(t));
 });
 
+describe('what the parser keeps', () => {
+  it('at most 4 KiB of remembered lines per connection, however the lines come', () => {
+    const limits = { ...DEFAULT_LIMITS, maxHeaderBytes: 64 * 1024 };
+    const p = new MessageParser(limits);
+    // Request j puts a new 10 KB line at position j (after j short lines), and the next
+    // requests repeat nothing: without a budget every position would end up holding 10 KB.
+    for (let j = 0; j < 40; j++) {
+      const short = Array.from({ length: j % 32 }, (_, k) => `X-${k}: ${j}`);
+      const text = head('GET / HTTP/1.1', H, ...short, `X-Big: ${String(j % 10).repeat(10_000)}`);
+      const r = drive([bytes(text)], { parser: p });
+      assert.equal(r.error, null, `request ${j}: ${r.error?.code}`);
+      assert.equal(r.messages[0]!.headers.at(-1)!.length, 10_000);
+      assert.ok(p.rememberedChars <= 4096, `request ${j}: ${p.rememberedChars} characters kept`);
+    }
+  });
+
+  it('a line over the budget is parsed as usual every time', () => {
+    const p = new MessageParser({ ...DEFAULT_LIMITS, maxHeaderBytes: 64 * 1024 });
+    const big = `Cookie: ${'c'.repeat(6000)}`;
+    for (let j = 0; j < 5; j++) {
+      const r = drive([bytes(head('GET / HTTP/1.1', H, big))], { parser: p });
+      assert.equal(r.error, null);
+      assert.deepEqual(r.messages[0]!.headers, ['host', 'example.com', 'cookie', 'c'.repeat(6000)]);
+    }
+    assert.ok(p.rememberedChars < 100);
+  });
+});
+
 const POOL = [
   'Accept: */*',
   'Accept: text/html,application/xhtml+xml;q=0.9',
