@@ -92,7 +92,15 @@ class H2Connection implements TrackedConnection, StreamOwner {
   private readonly recentlyClosed: number[] = new Array<number>(16).fill(0);
   private closedAt = 0;
   private lastStreamId = 0;
+  /** Bytes carried to the next read: fewer than a frame header, or part of the preface. */
   private input: Buffer | null = null;
+  /**
+   * A frame (header and payload) that straddles reads, filled in place: its size is known from
+   * its header, so each read copies only its own bytes (joining the whole partial frame again on
+   * every read would cost up to 16 KB per byte to a client that sends one byte at a time).
+   */
+  private partial: Buffer | null = null;
+  private partialFill = 0;
   private prefaceSeen = false;
   private settingsSeen = false;
   private readonly started = clock.now;
@@ -162,10 +170,27 @@ class H2Connection implements TrackedConnection, StreamOwner {
 
   onData(chunk: Buffer): void {
     if (this.dead) return;
-    let data: Buffer;
-    if (this.input === null) data = chunk;
-    else {
-      data = Buffer.concat([this.input, chunk]);
+    let data = chunk;
+    const part = this.partial;
+    if (part !== null) {
+      const n = Math.min(part.length - this.partialFill, chunk.length);
+      chunk.copy(part, this.partialFill, 0, n);
+      this.partialFill += n;
+      if (this.partialFill < part.length) return;
+      // A new Buffer per straddling frame: handlers may keep views of its payload (body chunks).
+      this.partial = null;
+      this.inRead = true;
+      const sid = part.readUInt32BE(5) & 0x7fffffff;
+      this.onFrame(part[3] as number, part[4] as number, sid, part, F.FRAME_HEADER, part.length);
+      this.inRead = false;
+      if (this.dead || n === chunk.length) {
+        this.flush();
+        return;
+      }
+      data = chunk.subarray(n);
+    }
+    if (this.input !== null) {
+      data = Buffer.concat([this.input, data]);
       this.input = null;
     }
     let p = 0;
@@ -176,7 +201,7 @@ class H2Connection implements TrackedConnection, StreamOwner {
         return;
       }
       if (data.length < PREFACE.length) {
-        this.input = data;
+        this.input = Buffer.from(data);
         return;
       }
       this.prefaceSeen = true;
@@ -184,9 +209,9 @@ class H2Connection implements TrackedConnection, StreamOwner {
     }
     this.inRead = true;
     const len = data.length;
+    let flen = 0;
     while (len - p >= F.FRAME_HEADER) {
-      const flen =
-        ((data[p] as number) << 16) | ((data[p + 1] as number) << 8) | (data[p + 2] as number);
+      flen = ((data[p] as number) << 16) | ((data[p + 1] as number) << 8) | (data[p + 2] as number);
       if (flen > F.DEFAULT_MAX_FRAME) {
         this.connError(F.FRAME_SIZE_ERROR);
         break;
@@ -201,7 +226,14 @@ class H2Connection implements TrackedConnection, StreamOwner {
       if (this.dead) break;
     }
     this.inRead = false;
-    if (!this.dead && p < len) this.input = data.subarray(p);
+    if (!this.dead && p < len) {
+      if (len - p >= F.FRAME_HEADER) {
+        // The loop stopped at a frame whose header (length checked) is here but not all of it.
+        const f = Buffer.allocUnsafe(F.FRAME_HEADER + flen);
+        this.partialFill = data.copy(f, 0, p, len);
+        this.partial = f;
+      } else this.input = Buffer.from(data.subarray(p));
+    }
     this.flush();
   }
 

@@ -230,6 +230,44 @@ describe('own HTTP/2 engine: frames', () => {
     assert.equal(res.body, 'hello');
   });
 
+  it('frames cut anywhere across reads: full-size DATA frames in odd pieces, several streams', async () => {
+    const r = await open();
+    // Two uploads of two full-size (16 KiB) DATA frames each, then a GET, written as one byte
+    // stream in pieces of 1, 7, 4093 and 9 bytes in turn, so frame boundaries fall everywhere:
+    // inside a frame header, inside a payload, and several frames ending in one piece.
+    const body = (sid: number): Buffer => {
+      const b = Buffer.alloc(2 * 16384);
+      for (let k = 0; k < b.length; k++) b[k] = (k * 31 + sid) & 0xff;
+      return b;
+    };
+    const b1 = body(1);
+    const b3 = body(3);
+    const stream = Buffer.concat([
+      PREFACE,
+      F.frame(F.T_SETTINGS, 0, 0),
+      F.frame(F.T_WINDOW_UPDATE, 0, 0, u32(1 << 20)),
+      headers(1, POST, F.F_END_HEADERS),
+      headers(3, POST, F.F_END_HEADERS),
+      F.frame(F.T_DATA, 0, 1, b1.subarray(0, 16384)),
+      F.frame(F.T_DATA, 0, 3, b3.subarray(0, 16384)),
+      F.frame(F.T_DATA, F.F_END_STREAM, 1, b1.subarray(16384)),
+      F.frame(F.T_DATA, F.F_END_STREAM, 3, b3.subarray(16384)),
+      headers(5, GET),
+    ]);
+    const sizes = [1, 7, 4093, 9];
+    for (let at = 0, k = 0; at < stream.length; k++) {
+      const n = Math.min(sizes[k % sizes.length]!, stream.length - at);
+      await new Promise<void>((done) => r.sock.write(stream.subarray(at, at + n), () => done()));
+      if (k % 3 === 0) await new Promise((done) => setImmediate(done));
+      at += n;
+    }
+    const [one, three, five] = [await r.response(1), await r.response(3), await r.response(5)];
+    assert.equal(one.status, 200);
+    assert.ok(Buffer.from(one.body, 'latin1').equals(b1), 'stream 1 body');
+    assert.ok(Buffer.from(three.body, 'latin1').equals(b3), 'stream 3 body');
+    assert.equal(five.body, 'ok');
+  });
+
   it('takes trailers, padded HEADERS with priority, and ignores unknown frames', async () => {
     const r = await open();
     r.hello();
