@@ -569,21 +569,16 @@ class StaticFiles {
     };
   }
 
-  /** A precompressed sibling if it is a regular file no older than the original. */
+  /** A precompressed sibling read whole, if openSibling() takes it and it is small enough. */
   private async readSibling(
     path: string,
     mtimeMs: number,
   ): Promise<{ body: Buffer; sibling: FileId } | null> {
-    let fh: FileHandle;
+    const found = await this.openSibling(path, mtimeMs);
+    if (found === null) return null;
+    const { fh, st } = found;
     try {
-      fh = await open(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
-    } catch {
-      return null;
-    }
-    try {
-      const st = await fh.stat();
-      if (!st.isFile() || st.mtimeMs < mtimeMs || st.size > this.wholeLimit) return null;
-      if (this.inside && !isInside(this.root, await realpath(path))) return null;
+      if (st.size > this.wholeLimit) return null;
       const body = await readWhole(fh, st.size);
       return { body, sibling: { path, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino } };
     } catch {
@@ -992,6 +987,10 @@ class StaticFiles {
     }
   }
 
+  /**
+   * A precompressed sibling, open, if it is a regular file no older than the original (and, with
+   * followSymlinks "inside", really inside the root).
+   */
   private async openSibling(
     path: string,
     mtimeMs: number,
