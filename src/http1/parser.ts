@@ -278,28 +278,15 @@ export class MessageParser {
   private winEnd = 0;
   private carry: Buffer | null = null;
   /**
-   * The field lines of earlier requests on this connection, by position in the head: a line
-   * equal to the one remembered at its position passed every check of field() then, so its name,
-   * value and Connection tokens are taken from here instead of being checked and decoded again.
-   * Clients repeat most lines on a connection (Host, User-Agent, Accept-*, Cookie …).
+   * The field lines of earlier requests on this connection (see LineMemo), made when the
+   * connection's second request starts: a connection that carries one request never pays for it.
    */
-  private readonly memoLine: string[] = [];
-  private readonly memoName: string[] = [];
-  private readonly memoValue: string[] = [];
-  /** The CONN_* tokens of a remembered Connection line (0 for other fields). */
-  private readonly memoConn: number[] = [];
-  /**
-   * Misses in a row at each position, and the requests to let pass before comparing there again
-   * (2^misses, at most 2^MEMO_MAX_MISSES): where every request differs (a request id, a changing
-   * Accept), the comparison and the copy it keeps soon stop costing anything.
-   */
-  private readonly memoMisses = new Uint8Array(MEMO_LINES);
-  private readonly memoSkip = new Int32Array(MEMO_LINES);
-  /** Characters held in memoLine, at most MEMO_MAX_BYTES (idle connections keep them). */
-  private memoBytes = 0;
+  private memo: LineMemo | null = null;
+  /** Heads completed on this parser (only whether it is 0 matters). */
+  private heads = 0;
   /** Characters of field lines this parser holds from earlier requests (for tests). */
   get rememberedChars(): number {
-    return this.memoBytes;
+    return this.memo === null ? 0 : this.memo.bytes;
   }
   /** The CONN_* tokens of the field line field() just read (0 unless it was Connection). */
   private lineConn = 0;
@@ -499,15 +486,16 @@ export class MessageParser {
       }
       let err: ErrorSpec | null;
       const k = this.headerCount;
-      if (this.state === S_HEADERS && k < MEMO_LINES && --this.memoSkip[k]! <= 0) {
+      const memo = this.state === S_HEADERS && k < MEMO_LINES ? this.lineMemo() : null;
+      if (memo !== null && --memo.skip[k]! <= 0) {
         const line = this.text(buf, pos, end);
-        if (line === this.memoLine[k]) {
-          this.memoMisses[k] = 0;
-          this.memoSkip[k] = 0;
-          err = this.memoHit(k);
+        if (line === memo.line[k]) {
+          memo.misses[k] = 0;
+          memo.skip[k] = 0;
+          err = this.memoHit(memo, k);
         } else {
           err = this.field(buf, pos, end, false);
-          if (err === null) this.remember(k, buf, pos, end);
+          if (err === null) this.remember(memo, k, buf, pos, end);
         }
       } else err = this.field(buf, pos, end, this.state === S_TRAILERS);
       if (err !== null) return this.fail(err, Math.max(off, pos + delta));
@@ -734,25 +722,31 @@ export class MessageParser {
     }
   }
 
+  /** The connection's LineMemo, made on its second request; null on its first. */
+  private lineMemo(): LineMemo | null {
+    if (this.memo === null && this.heads !== 0) this.memo = new LineMemo();
+    return this.memo;
+  }
+
   /** Remember field line `k`, just accepted by field(), for memoHit(). */
-  private remember(k: number, buf: Buffer, start: number, end: number): void {
+  private remember(memo: LineMemo, k: number, buf: Buffer, start: number, end: number): void {
     const conn = this.lineConn;
     this.lineConn = 0;
-    const old = this.memoLine[k];
-    const misses = this.memoMisses[k]!;
-    if (old !== undefined && misses < MEMO_MAX_MISSES) this.memoMisses[k] = misses + 1;
-    this.memoSkip[k] = 1 << this.memoMisses[k]!;
-    const bytes = this.memoBytes - (old === undefined ? 0 : old.length) + (end - start);
+    const old = memo.line[k];
+    const misses = memo.misses[k]!;
+    if (old !== undefined && misses < MEMO_MAX_MISSES) memo.misses[k] = misses + 1;
+    memo.skip[k] = 1 << memo.misses[k]!;
+    const bytes = memo.bytes - (old === undefined ? 0 : old.length) + (end - start);
     if (bytes > MEMO_MAX_BYTES) return; // over the budget: this position keeps what it had
-    this.memoBytes = bytes;
+    memo.bytes = bytes;
     // A string of its own: a slice of the decoded window would keep the whole window alive for
     // as long as the connection lives.
     const line = buf.latin1Slice(start, end);
     const h = this.rawHeaders;
-    this.memoLine[k] = line;
-    this.memoName[k] = h[h.length - 2]!;
-    this.memoValue[k] = line.slice(this.lineVs, this.lineVe);
-    this.memoConn[k] = conn;
+    memo.line[k] = line;
+    memo.name[k] = h[h.length - 2]!;
+    memo.value[k] = line.slice(this.lineVs, this.lineVe);
+    memo.conn[k] = conn;
   }
 
   /**
@@ -760,16 +754,16 @@ export class MessageParser {
    * checks then, so only what depends on the rest of the message is done again (the field count,
    * Host's uniqueness, Content-Length's agreement, Transfer-Encoding's list, the flags).
    */
-  private memoHit(k: number): ErrorSpec | null {
+  private memoHit(memo: LineMemo, k: number): ErrorSpec | null {
     if (++this.headerCount > this.limits.maxHeaderCount) return E.HTTP1_TOO_MANY_HEADERS;
-    const name = this.memoName[k]!;
-    const value = this.memoValue[k]!;
+    const name = memo.name[k]!;
+    const value = memo.value[k]!;
     this.rawHeaders.push(name, value);
     switch (name) {
       case 'host':
         return this.hostField(value);
       case 'connection':
-        this.connTokens |= this.memoConn[k]!;
+        this.connTokens |= memo.conn[k]!;
         return null;
       default:
         return this.otherField(name, value);
@@ -855,6 +849,7 @@ export class MessageParser {
 
   /** Framing decisions once all header fields are in (RFC 9112 §6.1, §6.3, §9.3). */
   private headComplete(): ErrorSpec | null {
+    this.heads = 1;
     const http11 = this.versionMinor === 1;
     if (http11 && this.hostCount === 0) return E.HTTP1_MISSING_HOST;
     const te = this.teCodings;
@@ -1093,15 +1088,38 @@ function internKnown(m: string): string {
   return INTERNED.get(m) ?? m;
 }
 
-/** Field lines per head remembered for the next request on the connection (MessageParser.memoLine). */
+/** Field lines per head remembered for the next request on the connection (LineMemo). */
 const MEMO_LINES = 32;
 /**
  * Characters of remembered lines per connection: typical heads fit (Host, User-Agent, Accept-*,
  * a cookie), and 10,000 idle connections hold at most 40 MB of them.
  */
 const MEMO_MAX_BYTES = 4096;
-/** memoSkip grows to 2^MEMO_MAX_MISSES requests. */
+/** LineMemo.skip grows to 2^MEMO_MAX_MISSES requests. */
 const MEMO_MAX_MISSES = 6;
+
+/**
+ * A connection's field lines from earlier requests, by position in the head: a line equal to the
+ * one remembered at its position passed every check of field() then, so its name, value and
+ * Connection tokens are taken from here instead of being checked and decoded again. Clients
+ * repeat most lines on a connection (Host, User-Agent, Accept-*, Cookie …).
+ */
+class LineMemo {
+  readonly line: string[] = [];
+  readonly name: string[] = [];
+  readonly value: string[] = [];
+  /** The CONN_* tokens of a remembered Connection line (0 for other fields). */
+  readonly conn: number[] = [];
+  /**
+   * Misses in a row at each position, and the requests to let pass before comparing there again
+   * (2^misses, at most 2^MEMO_MAX_MISSES): where every request differs (a request id, a changing
+   * Accept), the comparison and the copy it keeps soon stop costing anything.
+   */
+  readonly misses: number[] = new Array<number>(MEMO_LINES).fill(0);
+  readonly skip: number[] = new Array<number>(MEMO_LINES).fill(0);
+  /** Characters held in `line`, at most MEMO_MAX_BYTES (idle connections keep them). */
+  bytes = 0;
+}
 
 /** Connection header tokens (RFC 9110 §7.6.1) the engine acts on, as bits. */
 const CONN_CLOSE = 1;
