@@ -541,21 +541,19 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
     if (this.closed) return;
     const socket = this.socket;
     if (this.outStr !== '' || this.outList !== null) this.flush();
-    if (
-      quiet &&
-      !this.opts.secure &&
-      this.rawPending === 0 &&
-      socket.writableLength === 0 &&
-      !socket.destroyed
-    ) {
-      // Every byte of the response is in the kernel and the client sends nothing more: close(2)
-      // sends them and then the FIN, as shutdown(2) would, and no RST can follow (there is no
-      // unread input). This skips the half-close round trip (a shutdown on the next loop turn,
-      // then waiting for the client's FIN to wake us), which was most of what a connection cost:
-      // node:http (destroySoon), nginx (lingering_close on) and h2o close the same way. TLS
-      // keeps end() for its close_notify.
-      socket.destroy();
-      return;
+    if (quiet && !this.opts.secure) {
+      if (this.rawPending === 0 && socket.writableLength === 0 && !socket.destroyed) {
+        // Every byte of the response is in the kernel and the client sends nothing more:
+        // close(2) sends them and then the FIN, as shutdown(2) would, and no RST can follow
+        // (there is no unread input). This skips the half-close round trip (a shutdown on the
+        // next loop turn, then waiting for the client's FIN to wake us again), which made a
+        // connection cost more than node:http's; node:http (destroySoon), nginx
+        // (lingering_close on) and h2o close the same way. TLS keeps end() for close_notify.
+        socket.destroy();
+        return;
+      }
+      // Still writing: close once the last byte and the FIN have left (node:http's destroySoon).
+      socket.once('finish', () => socket.destroy());
     }
     // Keep reading (and dropping) so a client still sending does not get a reset that destroys
     // the response in its receive buffer; destroy after the lingering period.

@@ -88,11 +88,14 @@ test('Connection: close after a body that was read to its end: closed at once', 
   assert.equal(c.resetError, null);
 });
 
-test('a large response with Connection: close arrives whole', async (t) => {
+test('a large response with Connection: close arrives whole, then the server closes', async (t) => {
   const s = await plainServer(t);
-  const { c } = await halfOpenClient(s);
+  const { c, server } = await halfOpenClient(s);
   await c.send(req('GET', '/big', { Connection: 'close' }));
   await serverFin(c);
+  // Too big for one write: the socket was closed once the last byte and the FIN had left, not
+  // after waiting for the client's FIN.
+  assert.equal(server.destroyed, true);
   c.end();
   await c.waitClose();
   assert.equal(c.resetError, null);
