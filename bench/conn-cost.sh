@@ -7,7 +7,9 @@
 # `strace -c -f`, the syscalls per request by name (strace slows the server; the counts per
 # request do not depend on that).
 #   bench/conn-cost.sh                      Env: REPS (5), DURATION (3s), CONNS (64), OUT (a file),
-#                                           SERVERS ("rapid node bare"), STRACE (1; 0 skips it)
+#                                           SERVERS ("rapid node bare"), STRACE (1; 0 skips it),
+#                                           RAPID_APP (dist/bench/app.js; e.g. one bench/ab.sh
+#                                           built: .tmp/ab/<rev>/dist/bench/app.js)
 # Wrapped in flock /tmp/rapid-bench.lock so two load runs never overlap.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +24,8 @@ SERVERS=${SERVERS:-"rapid node bare"}
 STRACE=${STRACE:-1}
 HDR_ACCEPT='Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7'
 URLPATH=/plaintext
-[ -f dist/bench/app.js ] || { echo "dist/bench/app.js missing: run npx tsc -p . first" >&2; exit 1; }
+RAPID_APP=${RAPID_APP:-dist/bench/app.js}
+[ -f "$RAPID_APP" ] || { echo "$RAPID_APP missing: run npx tsc -p . first" >&2; exit 1; }
 command -v strace >/dev/null || STRACE=0
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -35,7 +38,7 @@ trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 port=18291
 for s in $SERVERS; do
   case $s in
-    rapid) env PORT=$port taskset -c 0 node dist/bench/app.js >/dev/null 2>&1 & ;;
+    rapid) env PORT=$port taskset -c 0 node "$RAPID_APP" >/dev/null 2>&1 & ;;
     node) env PORT=$port taskset -c 0 node bench/peers/node-http.mjs >/dev/null 2>&1 & ;;
     bare) env PORT=$port BARE_CLOSE=1 taskset -c 0 node bench/peers/bare-net.mjs >/dev/null 2>&1 & ;;
     *) echo "unknown server $s" >&2; exit 1 ;;
@@ -65,7 +68,7 @@ for s in $SERVERS; do # warm-up (JIT), not measured
 done
 
 {
-  echo "no keep-alive: wrk -t1 -c$CONNS -d$DURATION -H 'Connection: close' GET $URLPATH; node $(node --version); $REPS interleaved runs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "rapid = $RAPID_APP; no keep-alive: wrk -t1 -c$CONNS -d$DURATION -H 'Connection: close' GET $URLPATH; node $(node --version); $REPS interleaved runs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   declare -A R C
   for _ in $(seq 1 "$REPS"); do
     for s in $SERVERS; do

@@ -136,6 +136,14 @@ test('a body not read to its end: lingering close, the rest of the body is dropp
 test('a close the server decides on a keep-alive request: lingering close', async (t) => {
   const s = await plainServer(t);
   const { c, server } = await halfOpenClient(s);
+  // Counts end() calls: the client's FIN arriving while lingering must not end the socket again
+  // (Node would build an ERR_STREAM_ALREADY_FINISHED error for nothing).
+  let ends = 0;
+  const end = server.end.bind(server);
+  server.end = ((...args: Parameters<typeof end>) => {
+    ends++;
+    return end(...args);
+  }) as typeof server.end;
   // The client did not ask to close, so it may already be sending its next request.
   await c.send(req('GET', '/bye'));
   await serverFin(c);
@@ -143,6 +151,8 @@ test('a close the server decides on a keep-alive request: lingering close', asyn
   await new Promise<void>((resolve) => c.socket.write(req('GET', '/next'), () => resolve()));
   c.end();
   await c.waitClose();
+  if (!server.destroyed) await new Promise((resolve) => server.once('close', resolve));
+  assert.equal(ends, 1);
   assert.equal(c.resetError, null);
   assert.equal(c.finals.length, 1);
   assert.equal(c.finals[0]!.header('connection'), 'close');
