@@ -12,7 +12,8 @@
 # fetch: the Hono app in fetch mode, bench/peers/rapid-fetch.mjs), ENV_A / ENV_B (extra
 # VAR=value words for one side's server, e.g. ENV_B=ROUTES=1000 with a = b), OUT (a file).
 # PROTO=h2: HTTP/2 over TLS instead (bench/tls-app.js, h2load -c 16 -m 32 on CPU 1; ENV_A /
-# ENV_B=H2ENGINE=node for the node:http2 engine).
+# ENV_B=H2ENGINE=node for the node:http2 engine). CLOSE=1: no keep-alive, every request on a new
+# TCP connection (wrk -H 'Connection: close', the suite's "no keep-alive" scenario).
 # Wrapped in flock /tmp/rapid-bench.lock so two load runs never overlap.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +30,9 @@ CONNS=${CONNS:-64}
 DEPTH=${DEPTH:-0}
 SCRIPT=${SCRIPT:-bench/wrk/pipeline.lua}
 PROTO=${PROTO:-h1}
+CLOSE=${CLOSE:-0}
+CONN_HDR='Connection: keep-alive'
+[ "$CLOSE" = 1 ] && CONN_HDR='Connection: close'
 if [ "$PROTO" = h2 ]; then APP=${APP:-bench/tls-app.js}; else APP=${APP:-bench/app.js}; fi
 PORT_A=${PORT_A:-18191}
 PORT_B=${PORT_B:-18192}
@@ -91,9 +95,9 @@ PA=$(start "$PORT_A" "$DA" "${ENV_A:-}")
 PB=$(start "$PORT_B" "$DB" "${ENV_B:-}")
 trap 'kill $PA $PB 2>/dev/null || true' EXIT
 
-wrkargs=(-t1 -c"$CONNS" -d"$DURATION" -H "$HDR_ACCEPT" -H 'Connection: keep-alive')
+wrkargs=(-t1 -c"$CONNS" -d"$DURATION" -H "$HDR_ACCEPT" -H "$CONN_HDR")
 [ "$DEPTH" != 0 ] && wrkargs+=(-s "$SCRIPT")
-LOADGEN="wrk -t1 -c$CONNS -d$DURATION depth $DEPTH${SCRIPT:+ ($SCRIPT)}"
+LOADGEN="wrk -t1 -c$CONNS -d$DURATION depth $DEPTH${SCRIPT:+ ($SCRIPT)}, $CONN_HDR"
 [ "$PROTO" = h2 ] && LOADGEN="h2load -t1 -c16 -m32 -D ${DURATION%s} (TLS, h2)"
 measure() { # port pid path -> "rps us_per_req"
   local t0 t1 out n rps extra=()
@@ -115,7 +119,7 @@ measure() { # port pid path -> "rps us_per_req"
 for p in $PATHS; do # warm-up (JIT), not measured
   for port in "$PORT_A" "$PORT_B"; do
     if [ "$PROTO" = h2 ]; then taskset -c 1 h2load -t1 -c16 -m32 -D 2 "https://127.0.0.1:$port$p" >/dev/null
-    else taskset -c 1 wrk -t1 -c"$CONNS" -d2s "http://127.0.0.1:$port$p" >/dev/null; fi
+    else taskset -c 1 wrk -t1 -c"$CONNS" -d2s -H "$CONN_HDR" "http://127.0.0.1:$port$p" >/dev/null; fi
   done
 done
 

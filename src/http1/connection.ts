@@ -106,6 +106,15 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
   private stopParsing = false;
   private shuttingDown = false;
   private ending = false;
+  /**
+   * The client announced the end: a request without keep-alive (Connection: close, or HTTP/1.0
+   * without keep-alive, after which it MUST NOT send more, RFC 9112 §9.6), or its FIN (`eof`).
+   * `unread`: bytes came after the last request we took, so the client may still be sending.
+   * Together they decide whether an ending connection needs the lingering close (endSocket).
+   */
+  private clientClose = false;
+  private eof = false;
+  private unread = false;
 
   private deadline = 0;
   private timerKind = T_NONE;
@@ -160,7 +169,10 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
   // ---- reading ----
 
   private onData(chunk: Buffer): void {
-    if (this.stopParsing) return; // lingering after close: drop
+    if (this.stopParsing) {
+      this.unread = true; // lingering after close: drop
+      return;
+    }
     if (this.timerKind === T_IDLE) this.setDeadline(T_HEADERS, this.limits.headersTimeout);
     this.inData = true;
     this.process(chunk, 0);
@@ -193,6 +205,7 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
       }
       if (this.stopParsing) break;
     }
+    if (this.stopParsing && off < buf.length) this.unread = true;
     this.processing = false;
   }
 
@@ -231,6 +244,7 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
       this.setDeadline(T_RESPONSE, this.limits.responseTimeout);
     }
     if (!keepAlive) this.stopParsing = !p.hasBody;
+    if (!p.keepAlive) this.clientClose = true;
     if (this.queue.length >= this.limits.maxPipelinedRequests) this.pipelinePaused = true;
     this.dispatch(req, res);
     return true;
@@ -514,18 +528,45 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
   private endSocket(): void {
     this.ending = false;
     this.stopParsing = true;
+    // Nothing more can arrive: the client sent its FIN, or it said this request is its last and
+    // everything it sent has been read (the whole body, no bytes after it).
+    const quiet =
+      this.eof ||
+      (this.clientClose &&
+        !this.unread &&
+        this.current === null &&
+        this.pendingInput === null &&
+        !this.parser.inMessage);
     this.parser.kill();
     if (this.closed) return;
     const socket = this.socket;
     if (this.outStr !== '' || this.outList !== null) this.flush();
+    if (quiet && !this.opts.secure) {
+      if (this.rawPending === 0 && socket.writableLength === 0 && !socket.destroyed) {
+        // Every byte of the response is in the kernel and the client sends nothing more:
+        // close(2) sends them and then the FIN, as shutdown(2) would, and no RST can follow
+        // (there is no unread input). This skips the half-close round trip (a shutdown on the
+        // next loop turn, then waiting for the client's FIN to wake us again), which made a
+        // connection cost more than node:http's; node:http (destroySoon), nginx
+        // (lingering_close on) and h2o close the same way. TLS keeps end() for close_notify.
+        socket.destroy();
+        return;
+      }
+      // Still writing: close once the last byte and the FIN have left (node:http's destroySoon).
+      if (!socket.writableEnded) socket.once('finish', () => socket.destroy());
+    }
     // Keep reading (and dropping) so a client still sending does not get a reset that destroys
     // the response in its receive buffer; destroy after the lingering period.
     socket.resume();
-    socket.end();
+    // Once only: this runs again when the client's FIN arrives while lingering, and a second
+    // end() makes Node construct an ERR_STREAM_ALREADY_FINISHED error (with its stack trace)
+    // just to drop it, which was a tenth of a Connection: close request's CPU time.
+    if (!socket.writableEnded) socket.end();
     this.setDeadline(T_LINGER, LINGER_MS);
   }
 
   private onEnd(): void {
+    this.eof = true;
     // Requests already read but held back while reading is paused (pipeline limit, backpressure)
     // were sent before the FIN: a half-close ends the client's sending, not its requests (RFC
     // 9112 §9.6). Handle them first; tryResume() comes back here once they are parsed.
@@ -634,7 +675,10 @@ export class H1Connection implements TrackedConnection, ResponseSink, BodySource
       else this.endSocket();
       return;
     }
-    this.stopParsing = this.current === null;
+    // Only ever set here, never cleared: a connection already ending (lingering after its last
+    // response, maybe with a body still arriving) must not start parsing again; its parser is
+    // dead, and reading on would crash the process.
+    if (this.current === null) this.stopParsing = true;
     const last = this.queue[this.queue.length - 1];
     if (last !== undefined) last.keepAlive = false;
   }
