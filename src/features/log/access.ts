@@ -9,6 +9,7 @@
  *   combined: common + ` "referer" "user-agent"`
  *   json:     {"time":"2026-12-01T08:30:00.000Z","remote":"127.0.0.1","host":"example.com",...}
  */
+import { isUtf8 } from 'node:buffer';
 import { resolve } from 'node:path';
 import { E, RapidError } from '../../core/errors.js';
 import type { RapidRequest, ResponseObserver } from '../../core/types.js';
@@ -184,8 +185,35 @@ export function clfEscape(s: string): string {
 
 // eslint-disable-next-line no-control-regex
 const JSON_PLAIN = /^[^"\\\x00-\x1f\x7f-\uffff]*$/;
-function jsonString(s: string): string {
-  return JSON_PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+// eslint-disable-next-line no-control-regex
+const LATIN1_HIGH = /[\x7f-\xff]/g;
+const DEL = /\x7f/g;
+function escapeByte(c: string): string {
+  const b = c.charCodeAt(0);
+  return `\\u00${HEX[b >> 4]}${HEX[b & 15]}`;
+}
+
+/**
+ * A JSON string of a logged field. Header values and targets are latin1 strings (one char per
+ * byte, as they came off the wire). Printable ASCII is copied as is (the fast path: one regex
+ * test). Non-ASCII bytes that are valid UTF-8 as a whole are decoded, so the line carries the text
+ * itself ("café"); otherwise each non-ASCII byte becomes a \u00XX escape of the byte. DEL is
+ * always \u007f. Every line is thus valid JSON and valid UTF-8. A string with chars wider than a
+ * byte (not from the wire) is JSON.stringify's.
+ */
+export function jsonString(s: string): string {
+  if (JSON_PLAIN.test(s)) return `"${s}"`;
+  let high = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff) return JSON.stringify(s);
+    if (c >= 0x80) high = true;
+  }
+  if (high) {
+    const bytes = Buffer.from(s, 'latin1');
+    if (isUtf8(bytes)) return JSON.stringify(bytes.toString('utf8')).replace(DEL, '\\u007f');
+  }
+  return JSON.stringify(s).replace(LATIN1_HIGH, escapeByte);
 }
 
 /**
