@@ -275,7 +275,7 @@ function ignore(): void {}
  * The size of a header list as RFC 9113 §6.5.2 defines it (SETTINGS_MAX_HEADER_LIST_SIZE): each
  * field's name and value length in octets plus 32. Values are ASCII here (what Rapid sends).
  */
-export function headerListSize(headers: Readonly<Record<string, unknown>> | undefined): number {
+function headerListSize(headers: Readonly<Record<string, unknown>> | undefined): number {
   if (headers === undefined || headers === null) return 0;
   let n = 0;
   for (const name of Object.keys(headers)) {

@@ -185,7 +185,6 @@ export function clfEscape(s: string): string {
 
 // eslint-disable-next-line no-control-regex
 const JSON_PLAIN = /^[^"\\\x00-\x1f\x7f-\uffff]*$/;
-// eslint-disable-next-line no-control-regex
 const LATIN1_HIGH = /[\x7f-\xff]/g;
 const DEL = /\x7f/g;
 function escapeByte(c: string): string {
