@@ -3,8 +3,9 @@
  * sockets with node:http2 and curl as clients: one line per stream with "HTTP/2.0" and the DATA
  * bytes as %b (TLS by ALPN and h2c with prior knowledge), a stream the client resets mid-response
  * (the status that was sent, the bytes that were) and before any response (499), many streams on
- * one connection (each once, in completion order, numbered by arrival), the status endpoint
- * counting h2 requests, and observeResponses() reaching h2 connections accepted after it.
+ * one connection (each once, in completion order, numbered by arrival), the engine's own 413, the
+ * status endpoint counting h2 requests, and observeResponses() reaching h2 connections accepted
+ * after it.
  */
 import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
@@ -321,6 +322,30 @@ for (const engine of ENGINES) {
         '127.0.0.1 - - [T] "GET /never HTTP/2.0" 499 -',
         '127.0.0.1 - - [T] "GET /after HTTP/2.0" 200 5',
       ]);
+    });
+
+    it('the engine’s own answers on h2 are logged (413 for a body over the limit)', T, async () => {
+      const path = file();
+      const s = await start(engine, basic, {
+        accessLog: { path, format: 'common' },
+        limits: { maxBodyBytes: 10 },
+      });
+      try {
+        const c = await s.connect();
+        const r = await h2request(
+          c,
+          { ':path': '/big', ':method': 'POST', 'content-length': '100' },
+          'x'.repeat(100),
+        );
+        assert.equal(r.status, 413);
+        await s.rec.waitFor(1);
+      } finally {
+        await s.stop();
+      }
+      const [line, ...rest] = lines(path).map(clf);
+      assert.deepEqual(rest, []);
+      assert.match(line!, /^127\.0\.0\.1 - - \[T\] "POST \/big HTTP\/2\.0" 413 \d+$/);
+      assert.equal(s.rec.seen[0]!.status, 413);
     });
 
     it('many concurrent streams on one connection: each logged once, numbered', T, async () => {
