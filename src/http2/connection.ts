@@ -662,8 +662,12 @@ class H2Connection implements TrackedConnection, StreamOwner {
     res.pending = null;
     res.pendingBytes = 0;
     res.deadline = 0;
-    if (err !== null && !res.req.complete) res.req.onAbort(err);
-    else res.req.onClosed();
+    // A stream both sides ended (err null) closes inside the response's own send, before it is
+    // marked responded: that is no abort, so req.signal is left alone.
+    if (err !== null) {
+      if (!res.req.complete) res.req.onAbort(err);
+      else res.req.onClosed();
+    }
     const observer = this.observer;
     if (observer !== null) {
       // Once per stream, done or reset: 499 when none of the response was sent (as HTTP/1.1).

@@ -446,6 +446,39 @@ for (const engine of ENGINES) {
       assert.match(text, /^rapid_open_connections 1$/m);
     });
 
+    it('req.signal is not aborted by a normal end, only by a reset', T, async () => {
+      const aborted = new Map<string, boolean>();
+      let resetSeen: () => void = () => undefined;
+      const reset = new Promise<void>((resolve) => (resetSeen = resolve));
+      let hanging: () => void = () => undefined;
+      const arrived = new Promise<void>((resolve) => (hanging = resolve));
+      const handler: Handler = (req, res) => {
+        const signal = (req as unknown as { signal: AbortSignal }).signal;
+        aborted.set(req.path, false);
+        signal.addEventListener('abort', () => {
+          aborted.set(req.path, true);
+          resetSeen();
+        });
+        if (req.path === '/ok') res.send('ok');
+        else hanging();
+      };
+      const s = await start(engine, handler);
+      try {
+        const c = await s.connect();
+        assert.equal((await h2request(c, { ':path': '/ok' })).status, 200);
+        await s.rec.waitFor(1);
+        const r = c.request({ ':path': '/hang' });
+        r.on('error', () => undefined);
+        await arrived;
+        r.close(http2.constants.NGHTTP2_CANCEL);
+        await reset;
+        await s.rec.waitFor(2);
+      } finally {
+        await s.stop();
+      }
+      assert.deepEqual(Object.fromEntries(aborted), { '/ok': false, '/hang': true });
+    });
+
     it('observeResponses() reaches HTTP/2 connections accepted after it', T, async () => {
       const s = await start(engine, basic, {}, { observe: false });
       const rec = new Recorder();
