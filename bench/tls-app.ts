@@ -1,6 +1,7 @@
 /**
  * Rapid's HTTPS/HTTP2 benchmark app for bench/tls.ts: /plaintext as in bench/app.ts, served with
  * TLS from CERT and KEY (PEM paths) on PORT, HTTP/2 offered by ALPN (H2ENGINE=node: node:http2).
+ * ACCESS_LOG=<file>: with a combined access log there (the `-log` peers).
  */
 import { serve } from '../src/server/server.js';
 
@@ -10,6 +11,9 @@ const server = await serve({
   host: process.env.HOST ?? '127.0.0.1',
   tls: { cert: process.env.CERT ?? 'cert.pem', key: process.env.KEY ?? 'key.pem' },
   http2Engine: process.env.H2ENGINE === 'node' ? 'node' : 'rapid',
+  ...(process.env.ACCESS_LOG === undefined
+    ? {}
+    : { accessLog: { path: process.env.ACCESS_LOG, format: 'combined' as const } }),
   handler(req, res) {
     res.setHeader('Server', 'Rapid');
     if (req.path === '/plaintext') {

@@ -119,6 +119,19 @@ function nodePeer(
   };
 }
 
+/** bench/tls-app.js with ACCESS_LOG: a combined access log in the run's temp directory. */
+function loggingPeer(name: string, notes: string, env: Record<string, string>): Peer {
+  const peer = nodePeer(name, notes, 'dist/bench/tls-app.js', env);
+  return {
+    name,
+    notes,
+    launch: (tmp, port, cert, key) => {
+      const l = peer.launch(tmp, port, cert, key);
+      return { ...l, env: { ...l.env, ACCESS_LOG: join(tmp, `${name}-${port}.log`) } };
+    },
+  };
+}
+
 const PEERS: Peer[] = [
   nodePeer(
     'rapid',
@@ -131,6 +144,10 @@ const PEERS: Peer[] = [
     'dist/bench/tls-app.js',
     { H2ENGINE: 'node' },
   ),
+  loggingPeer('rapid-log', 'rapid with a combined access log to a file', {}),
+  loggingPeer('rapid-node-h2-log', 'rapid-node-h2 with a combined access log to a file', {
+    H2ENGINE: 'node',
+  }),
   nodePeer(
     'node-https',
     'https.createServer, one handler (HTTP/1.1 only)',

@@ -33,6 +33,7 @@ const modules = [
   './date.bench.js',
   './router.bench.js',
   './h2.bench.js',
+  './log.bench.js',
 ];
 const results: CaseResult[] = [];
 for (const m of modules) {

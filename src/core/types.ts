@@ -177,6 +177,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
  * written for the response (head and body); `startMs` is `performance.now()` at the end of the
  * request head; `headBytes` is the head's share of `bytes`; `seq` is the request's number on its connection (> 1: a reused keep-alive
  * connection). `status` is 499 when the client closed before any of the response was sent.
+ * HTTP/2 (both engines) calls it once per stream as the stream closes (done, reset, or its
+ * connection gone): `bytes` is the DATA payload plus the head's size (docs/logging.md#http2), `seq`
+ * the stream's number on its connection in arrival order (not the stream id).
  * Nothing is measured, and this is never called, when no observer is configured.
  */
 export type ResponseObserver = (

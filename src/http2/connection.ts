@@ -30,7 +30,7 @@
  */
 import type { Socket } from 'node:net';
 import { E, RapidError } from '../core/errors.js';
-import type { Handler, Limits, RapidRequest } from '../core/types.js';
+import type { Handler, Limits, RapidRequest, ResponseObserver } from '../core/types.js';
 import { answerFailure, runHandler } from '../http1/connection.js';
 import type { ConnectionRegistry, TrackedConnection } from '../net/registry.js';
 import { clock } from '../util/clock.js';
@@ -137,6 +137,10 @@ class H2Connection implements TrackedConnection, StreamOwner {
   private pausedSince = 0;
   private idleSince = clock.now;
   private readonly floods = new FloodCounter(Date.now());
+  /** opts.onResponse when this connection was accepted: told about each stream as it closes. */
+  private readonly observer: ResponseObserver | null;
+  /** Streams opened so far (the observer's `seq`); counted only while observed. */
+  private requests = 0;
 
   constructor(socket: Socket, opts: H2Options, registry: ConnectionRegistry<TrackedConnection>) {
     this.socket = socket;
@@ -150,6 +154,7 @@ class H2Connection implements TrackedConnection, StreamOwner {
       secure: (socket as { encrypted?: boolean }).encrypted === true,
       maxBodyBytes: opts.limits.maxBodyBytes,
     };
+    this.observer = opts.onResponse ?? null;
     registry.add(this);
     if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -494,6 +499,10 @@ class H2Connection implements TrackedConnection, StreamOwner {
     this.streams.set(sid, res);
     const rt = l.responseTimeout;
     res.deadline = rt > 0 ? clock.now + rt : 0;
+    if (this.observer !== null) {
+      res.startMs = performance.now();
+      res.seq = ++this.requests;
+    }
     if (r === HPACK_TOO_LARGE) {
       const tooMany = fields.length >= (l.maxHeaderCount + 8) * 2;
       const spec = tooMany ? E.HTTP2_TOO_MANY_HEADERS : E.HTTP2_HEADERS_TOO_LARGE;
@@ -685,8 +694,26 @@ class H2Connection implements TrackedConnection, StreamOwner {
     res.pending = null;
     res.pendingBytes = 0;
     res.deadline = 0;
-    if (err !== null && !res.req.complete) res.req.onAbort(err);
-    else res.req.onClosed();
+    // A stream both sides ended (err null) closes inside the response's own send, before it is
+    // marked responded: that is no abort, so req.signal is left alone.
+    if (err !== null) {
+      if (!res.req.complete) res.req.onAbort(err);
+      else res.req.onClosed();
+    }
+    const observer = this.observer;
+    if (observer !== null) {
+      // Once per stream, done or reset: 499 when none of the response was sent (as HTTP/1.1).
+      const head = res.headBytes;
+      observer(
+        res.req,
+        res.headersSent ? res.statusCode : 499,
+        head + res.dataBytes,
+        head,
+        res.startMs,
+        this.ctx.remoteAddress,
+        res.seq,
+      );
+    }
     const w = this.waiters.get(res);
     if (w !== undefined) {
       this.waiters.delete(res);
@@ -813,6 +840,7 @@ class H2Connection implements TrackedConnection, StreamOwner {
     const w = this.hw;
     const block = w.buf;
     const total = w.len;
+    res.headBytes = total;
     const max = this.peerMaxFrame;
     let off = 0;
     let type = F.T_HEADERS;
@@ -880,6 +908,7 @@ class H2Connection implements TrackedConnection, StreamOwner {
       off += n;
       this.connSendWindow -= n;
       res.sendWindow -= n;
+      res.dataBytes += n;
     }
     return off;
   }

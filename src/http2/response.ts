@@ -51,6 +51,12 @@ export class H2Response extends H2ResponseBase {
   declare readonly req: H2Request;
   private readonly h2: ServerHttp2Stream;
   private readonly owner: H2ResponseOwner;
+  /** Body bytes handed to the stream (streamed ones counted only while observed: seq > 0). */
+  bodyBytes = 0;
+  /** performance.now() when the stream's head arrived; set only when a ResponseObserver is on. */
+  startMs = 0;
+  /** The stream's number on its session (1, 2, …); set only when a ResponseObserver is on. */
+  seq = 0;
 
   constructor(req: H2Request, owner: H2ResponseOwner) {
     super();
@@ -84,6 +90,7 @@ export class H2Response extends H2ResponseBase {
     } else {
       stream.respond(h, RESPOND_OPEN);
       stream.end(data);
+      this.bodyBytes = len;
     }
   }
 
@@ -103,6 +110,8 @@ export class H2Response extends H2ResponseBase {
     if (!this.sendsBody()) return true;
     const len = typeof chunk === 'string' ? chunk.length : chunk.byteLength;
     if (len === 0) return !this.h2.writableNeedDrain;
+    if (this.seq !== 0)
+      this.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : len;
     return this.h2.write(chunk);
   }
 

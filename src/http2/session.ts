@@ -25,7 +25,7 @@ import http2, {
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { E, RapidError } from '../core/errors.js';
-import type { Handler, Limits, RapidRequest } from '../core/types.js';
+import type { Handler, Limits, RapidRequest, ResponseObserver } from '../core/types.js';
 import { answerFailure, runHandler } from '../http1/connection.js';
 import type { ConnectionRegistry, TrackedConnection } from '../net/registry.js';
 import { clock } from '../util/clock.js';
@@ -37,6 +37,11 @@ export interface H2Options {
   handler: Handler;
   limits: Limits;
   onError: (err: unknown, req: RapidRequest | null) => void;
+  /**
+   * Told about every stream once it closes (access log, metrics; see ResponseObserver and
+   * docs/logging.md); read when a connection is accepted. null or absent costs nothing.
+   */
+  onResponse?: ResponseObserver | null;
 }
 
 interface Peer {
@@ -108,6 +113,10 @@ export class H2Session implements TrackedConnection, H2ResponseOwner {
   private idleSince = clock.now;
   private readonly floods = new FloodCounter(clock.now);
   private calmed = false;
+  /** opts.onResponse when this session was accepted. */
+  private readonly observer: ResponseObserver | null;
+  /** Streams opened so far (the observer's `seq`); counted only while observed. */
+  private requests = 0;
 
   constructor(
     session: ServerHttp2Session,
@@ -124,6 +133,7 @@ export class H2Session implements TrackedConnection, H2ResponseOwner {
       secure: session.encrypted === true,
       maxBodyBytes: opts.limits.maxBodyBytes,
     };
+    this.observer = opts.onResponse ?? null;
     registry.add(this);
     session.on('error', () => {
       // 'close' follows; a session error is the client's or the network's, not ours.
@@ -165,6 +175,10 @@ export class H2Session implements TrackedConnection, H2ResponseOwner {
     const res = new H2Response(req, this);
     const rt = this.limits.responseTimeout;
     res.deadline = rt > 0 ? clock.now + rt : 0;
+    if (this.observer !== null) {
+      res.startMs = performance.now();
+      res.seq = ++this.requests;
+    }
     this.open.add(res);
     stream.once('close', () => this.onStreamClose(res));
     if (req.contentLength > this.limits.maxBodyBytes) {
@@ -200,6 +214,22 @@ export class H2Session implements TrackedConnection, H2ResponseOwner {
   private onStreamClose(res: H2Response): void {
     this.open.delete(res);
     if (this.open.size === 0) this.idleSince = clock.now;
+    const observer = this.observer;
+    if (observer !== null) {
+      // nghttp2 encodes the head out of sight: its size is the header list's (RFC 9113 §6.5.2).
+      const stream = res.req.h2stream;
+      const sent = stream.headersSent;
+      const head = sent ? headerListSize(stream.sentHeaders) : 0;
+      observer(
+        res.req,
+        sent ? res.statusCode : 499,
+        head + res.bodyBytes,
+        head,
+        res.startMs,
+        this.ctx.remoteAddress,
+        res.seq,
+      );
+    }
     // Reset by the client (RST_STREAM with an error code we did not send): counted whether or
     // not the response was already written, since rapid reset is about the work each costs.
     const code = res.req.h2stream.rstCode;
@@ -240,3 +270,18 @@ export class H2Session implements TrackedConnection, H2ResponseOwner {
 }
 
 function ignore(): void {}
+
+/**
+ * The size of a header list as RFC 9113 §6.5.2 defines it (SETTINGS_MAX_HEADER_LIST_SIZE): each
+ * field's name and value length in octets plus 32. Values are ASCII here (what Rapid sends).
+ */
+function headerListSize(headers: Readonly<Record<string, unknown>> | undefined): number {
+  if (headers === undefined || headers === null) return 0;
+  let n = 0;
+  for (const name of Object.keys(headers)) {
+    const v = headers[name];
+    if (Array.isArray(v)) for (const x of v) n += name.length + String(x).length + 32;
+    else if (v !== undefined) n += name.length + String(v).length + 32;
+  }
+  return n;
+}

@@ -276,6 +276,14 @@ export class H2StreamResponse extends H2ResponseBase {
   remoteClosed: boolean;
   /** Reset (by either side) or the connection is gone. */
   closed = false;
+  /** DATA payload bytes framed for this stream. */
+  dataBytes = 0;
+  /** The HPACK-encoded size of the response head (HEADERS + CONTINUATION payloads). */
+  headBytes = 0;
+  /** performance.now() when the request head was decoded; set only when a ResponseObserver is on. */
+  startMs = 0;
+  /** The stream's number on its connection (1, 2, …); set only when a ResponseObserver is on. */
+  seq = 0;
 
   declare readonly req: H2StreamRequest;
   readonly owner: StreamOwner;

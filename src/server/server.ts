@@ -22,7 +22,7 @@ import {
   type HttpsRedirectOptions,
 } from '../features/https/index.js';
 import { H1Connection, type H1Options } from '../http1/connection.js';
-import { H2Engine, H2OwnEngine, sniffPreface } from '../http2/index.js';
+import { H2Engine, H2OwnEngine, sniffPreface, type H2Options } from '../http2/index.js';
 import { listen } from '../net/listener.js';
 import { ConnectionRegistry, type TrackedConnection } from '../net/registry.js';
 import { observe, type Observability, type ObserveOptions } from './observe.js';
@@ -105,6 +105,8 @@ export class RapidServer {
   observability: Observability | null = null;
   /** The engine options new connections are made with (set by serve()). */
   h1: H1Options | null = null;
+  /** The HTTP/2 engine's options new connections are made with (null without HTTP/2). */
+  h2: H2Options | null = null;
 
   constructor(
     netServer: net.Server,
@@ -189,11 +191,13 @@ export class RapidServer {
   }
 
   /**
-   * Observe the responses of connections accepted from now on (a config reload that turns the
-   * access log or the status endpoint on; connections already open are not observed).
+   * Observe the responses of connections accepted from now on, HTTP/1.1 and HTTP/2 (a config
+   * reload that turns the access log or the status endpoint on; connections already open are not
+   * observed).
    */
   observeResponses(observer: ResponseObserver): void {
     if (this.h1 !== null) this.h1.onResponse = observer;
+    if (this.h2 !== null) this.h2.onResponse = observer;
   }
 
   /** Reopen the log files (SIGUSR1 after logrotate). */
@@ -256,7 +260,7 @@ export async function serve(options: ServeOptions): Promise<RapidServer> {
   }
   const tlsSetup = options.tls === undefined ? null : new TlsSetup(options.tls);
   const wantH2 = tlsSetup !== null ? options.http2 !== false : options.h2c === true;
-  const h2opts = { handler, limits, onError: h1.onError };
+  const h2opts: H2Options = { handler, limits, onError: h1.onError, onResponse };
   const h2 = !wantH2
     ? null
     : engine === 'rapid'
@@ -303,6 +307,7 @@ export async function serve(options: ServeOptions): Promise<RapidServer> {
   server = new RapidServer(netServer, registry, limits, tlsSetup);
   server.observability = obs;
   server.h1 = h1;
+  if (h2 !== null) server.h2 = h2opts;
   if (obs?.metrics != null) {
     const reg = registry;
     const remove = obs.metrics.addSources({ openConnections: () => reg.size });

@@ -6,6 +6,7 @@
  * buffer, order and integrity under concurrent load, and the LineWriter itself with tiny batches.
  */
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,18 +54,46 @@ function apacheEscape(s: string): string {
 
 const TS = /^127\.0\.0\.1 - - \[\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] /;
 
+/**
+ * The JSON access log's string for a field's bytes (a latin1 string, one char per byte): the text
+ * when the bytes are valid UTF-8 (TextDecoder's fatal mode decides), else each non-ASCII byte as
+ * \u00XX; DEL as \u007f either way. Written char by char, independently of the server's code.
+ */
+function jsonRef(s: string): string {
+  let text: string | null;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(s, 'latin1'));
+  } catch {
+    text = null;
+  }
+  let out = '"';
+  for (const ch of text ?? s) {
+    const c = ch.codePointAt(0) as number;
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x0d) out += '\\r';
+    else if (c === 0x09) out += '\\t';
+    else if (c === 0x08) out += '\\b';
+    else if (c === 0x0c) out += '\\f';
+    else if (c < 0x20 || c === 0x7f || (text === null && c >= 0x80)) {
+      out += `\\u${c.toString(16).padStart(4, '0')}`;
+    } else out += ch;
+  }
+  return `${out}"`;
+}
+
 function reference(format: AccessLogFormat, x: Exchange): string {
   if (format === 'json') {
     let line = '{"time":"T","remote":"127.0.0.1"';
     if (x.method !== null) {
       line +=
-        `,"host":${JSON.stringify(x.host)},"method":${JSON.stringify(x.method)}` +
-        `,"target":${JSON.stringify(x.target)},"protocol":"HTTP/${x.version}"`;
+        `,"host":${jsonRef(x.host)},"method":${jsonRef(x.method)}` +
+        `,"target":${jsonRef(x.target)},"protocol":"HTTP/${x.version}"`;
     }
     line += `,"status":${x.status},"bytes":${x.bytes},"body_bytes":${x.body},"duration_ms":0`;
     if (x.method !== null) {
-      if (x.referer !== undefined) line += `,"referer":${JSON.stringify(x.referer)}`;
-      if (x.agent !== undefined) line += `,"user_agent":${JSON.stringify(x.agent)}`;
+      if (x.referer !== undefined) line += `,"referer":${jsonRef(x.referer)}`;
+      if (x.agent !== undefined) line += `,"user_agent":${jsonRef(x.agent)}`;
     }
     return `${line}}`;
   }
@@ -254,6 +283,9 @@ const varied = { handler: ((req, res) => res.send('x'.repeat(req.url.length % 7)
 const FORMATS: AccessLogFormat[] = ['common', 'combined', 'json'];
 
 function assertLog(format: AccessLogFormat, path: string, want: Exchange[], what: string): void {
+  // Every format's file is valid UTF-8 (CLF escapes every non-ASCII byte; JSON writes text or
+  // \u00XX escapes), so it can be read as text whatever the clients sent.
+  assert.ok(isUtf8(readFileSync(path)), `${format}: the file is valid UTF-8 (${what})`);
   const got = lines(path);
   assert.equal(got.length, want.length, `${format}: one line per request (${what})`);
   for (let i = 0; i < want.length; i++) {
@@ -318,7 +350,8 @@ describe('access log lines larger than a batch buffer', () => {
         // Path: quotes and backslashes (escaped to two bytes each in CLF) and %-escapes.
         let path = '/big/';
         while (path.length < BIG) path += rand() < 0.2 ? pick(rand, '"\\') : pick(rand, 'ab%c/');
-        // User agent: obs-text (four bytes each escaped in CLF, two in UTF-8 JSON).
+        // User agent: obs-text (four bytes each escaped in CLF, six as \u00XX in JSON: random
+        // bytes 0x80-0xff are not valid UTF-8).
         let agent = 'big ';
         while (agent.length < BIG)
           agent +=

@@ -5,6 +5,7 @@
  * the error log's levels.
  */
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,6 +77,30 @@ describe('access log', () => {
         '"protocol":"HTTP/1.1","status":200,"bytes":0,"body_bytes":5,"duration_ms":0,' +
         '"referer":"http://example.com/from","user_agent":"curl/8.0 \\"quoted\\""}',
     );
+  });
+
+  it('json format: UTF-8 fields come out as text, other bytes as \\u00XX, always valid UTF-8', async () => {
+    const path = file();
+    const utf8 = (t: string): string => Buffer.from(t, 'utf8').toString('latin1');
+    const send = (agent: string, referer: string) =>
+      Buffer.from(
+        `GET /u HTTP/1.1\r\nHost: a\r\nUser-Agent: ${agent}\r\nReferer: ${referer}\r\nConnection: close\r\n\r\n`,
+        'latin1',
+      );
+    await withServer({ accessLog: { path, format: 'json' } }, async (port) => {
+      // valid UTF-8 (2, 3 and 4 bytes); a lone latin1 é (0xe9) and a truncated sequence
+      await rawExchange(port, send(utf8('café ✓ 𝄞'), utf8('https://ex.test/ü')));
+      await rawExchange(port, send('caf\xe9', `${utf8('ok ü')}\xe2\x9c`));
+    });
+    const raw = readFileSync(path);
+    assert.ok(isUtf8(raw), 'the file is valid UTF-8');
+    const [a, b] = lines(path);
+    assert.ok(a!.includes('"user_agent":"café ✓ 𝄞"'), a);
+    assert.ok(a!.includes('"referer":"https://ex.test/ü"'), a);
+    assert.ok(b!.includes('"user_agent":"caf\\u00e9"'), b);
+    assert.ok(b!.includes('"referer":"ok \\u00c3\\u00bc\\u00e2\\u009c"'), b);
+    const o = JSON.parse(b!) as Record<string, string>;
+    assert.equal(o.user_agent, 'caf\u00e9');
   });
 
   it('logs the engine’s own answers (a malformed request) with "-" for the request line', async () => {

@@ -1,7 +1,8 @@
 /**
  * Logging and the status endpoint from a config file, through startFromConfig(): the server-wide
  * and per-site access logs (one writer for two listeners), the error log, the status endpoint,
- * reopening logs, reloads that change or turn on the logs, and a bad log path refused at start.
+ * reopening logs, reloads that change or turn on the logs (also for HTTP/2 on h2c, both engines),
+ * and a bad log path refused at start.
  */
 import assert from 'node:assert/strict';
 import {
@@ -19,6 +20,7 @@ import { after, describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/issues.js';
 import { startFromConfig, type ConfigServer } from '../../src/config/start.js';
 import { eventually, get } from '../helpers/cli-child.js';
+import { run } from '../helpers/tls.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rapid-config-observe-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -153,6 +155,49 @@ ${SITES}`,
       await app?.close();
     }
   });
+
+  for (const engine of ['rapid', 'node'] as const) {
+    it(`a reload that turns the access log on reaches new h2c connections (${engine} engine)`, async () => {
+      const name = `later-h2-${engine}.yaml`;
+      const file = yaml(
+        name,
+        `listeners:\n  - { host: 127.0.0.1, port: 0, h2c: true, http2Engine: ${engine} }\n` +
+          `sites:\n  - { name: b.test, root: ./site }\n`,
+      );
+      const log = join(dir, 'logs', `later-h2-${engine}.log`);
+      const h2get = async (port: number): Promise<string> => {
+        const r = await run('curl', [
+          '-s',
+          '--http2-prior-knowledge',
+          '-H',
+          'Host: b.test',
+          '-w',
+          ' %{http_version} %{http_code}',
+          `http://127.0.0.1:${port}/`,
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        return r.stdout;
+      };
+      let app: ConfigServer | undefined;
+      try {
+        app = await startFromConfig(file);
+        const server = app.listeners[0]!.server;
+        assert.equal(await h2get(server.port), 'home\n 2 200');
+        assert.equal(server.h2?.onResponse ?? null, null, 'no observer while off');
+        yaml(
+          name,
+          `${readFileSync(file, 'utf8')}accessLog: { path: ./logs/later-h2-${engine}.log }\n`,
+        );
+        await app.reload();
+        assert.equal(typeof server.h2?.onResponse, 'function');
+        assert.equal(await h2get(server.port), 'home\n 2 200');
+        await eventually(async () => lines(log).length === 1, 'the new log');
+        assert.match(lines(log)[0]!, /"GET \/ HTTP\/2\.0" 200 5$/);
+      } finally {
+        await app?.close();
+      }
+    });
+  }
 
   it('a log that cannot be opened is refused at start with file:line', async () => {
     const file = yaml(

@@ -9,6 +9,7 @@
  *   combined: common + ` "referer" "user-agent"`
  *   json:     {"time":"2026-12-01T08:30:00.000Z","remote":"127.0.0.1","host":"example.com",...}
  */
+import { isUtf8 } from 'node:buffer';
 import { resolve } from 'node:path';
 import { E, RapidError } from '../../core/errors.js';
 import type { RapidRequest, ResponseObserver } from '../../core/types.js';
@@ -184,8 +185,54 @@ export function clfEscape(s: string): string {
 
 // eslint-disable-next-line no-control-regex
 const JSON_PLAIN = /^[^"\\\x00-\x1f\x7f-\uffff]*$/;
+const NON_ASCII = /[\x80-\uffff]/;
+const WIDE = /[\u0100-\uffff]/;
+const DEL = /\x7f/g;
+/** `\u00XX` for the chars 0x7f-0xff (index c - 0x7f). */
+const BYTE_ESCAPES = Array.from(
+  { length: 0x81 },
+  (_, i) => `\\u00${HEX[(0x7f + i) >> 4]}${HEX[(0x7f + i) & 15]}`,
+);
+
+/**
+ * A JSON string of a logged field. Header values and targets are latin1 strings (one char per
+ * byte, as they came off the wire). Printable ASCII is copied as is: the fast path, one regex test,
+ * small enough to be inlined into the line's emitter. Anything else is jsonEscaped()'s.
+ */
 function jsonString(s: string): string {
-  return JSON_PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+  return JSON_PLAIN.test(s) ? `"${s}"` : jsonEscaped(s);
+}
+
+/**
+ * Non-ASCII bytes that are valid UTF-8 as a whole are decoded, so the line carries the text
+ * itself ("café"); otherwise each non-ASCII byte becomes a \u00XX escape of the byte. DEL is
+ * always \u007f; quotes, backslashes and controls are JSON.stringify's escapes. Every line is thus
+ * valid JSON and valid UTF-8. A string with chars wider than a byte (not from the wire) is
+ * JSON.stringify's.
+ */
+function jsonEscaped(s: string): string {
+  let text = s;
+  if (NON_ASCII.test(s) && !WIDE.test(s)) {
+    const bytes = Buffer.from(s, 'latin1');
+    if (!isUtf8(bytes)) return escapeBytes(JSON.stringify(s));
+    text = bytes.toString('utf8');
+  }
+  const j = JSON.stringify(text);
+  return text.includes('\x7f') ? j.replace(DEL, '\\u007f') : j;
+}
+
+/** `j` with every char 0x7f-0xff as \u00XX (a JSON string of latin1 chars). */
+function escapeBytes(j: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < j.length; i++) {
+    const c = j.charCodeAt(i);
+    if (c >= 0x7f) {
+      out += j.slice(from, i) + (BYTE_ESCAPES[c - 0x7f] as string);
+      from = i + 1;
+    }
+  }
+  return from === 0 ? j : out + j.slice(from);
 }
 
 /**
