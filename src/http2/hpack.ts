@@ -169,34 +169,42 @@ export function huffmanDecode(src: Buffer, start: number, end: number): string |
   return out.latin1Slice(0, o);
 }
 
-/** Huffman-encode a latin1 string (used by tests and optionally by the encoder). */
-export function huffmanEncode(s: string): Buffer {
+/** Bytes of the Huffman coding of a latin1 string (RFC 7541 §5.2: the code padded to octets). */
+export function huffmanLength(s: string): number {
   let bits = 0;
   for (let i = 0; i < s.length; i++) bits += HUFFMAN_LENGTHS[s.charCodeAt(i) & 255] as number;
-  const out = Buffer.alloc((bits + 7) >> 3);
-  let acc = 0;
+  return (bits + 7) >> 3;
+}
+
+/**
+ * Huffman-code a latin1 string into out[o..]; returns the offset after it. Codes are up to 30
+ * bits, so at most 7 pending bits plus one code fit in 37 bits: kept as `acc * 2^n + code`
+ * in a double (exact up to 2^53), octets taken from the top.
+ */
+export function huffmanEncodeInto(s: string, out: Buffer, o: number): number {
+  let acc = 0; // pending bits, as an integer below 2^nacc
   let nacc = 0;
-  let o = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i) & 255;
-    let code = HUFFMAN_CODES[c] as number;
-    let len = HUFFMAN_LENGTHS[c] as number;
-    while (len > 0) {
-      const take = Math.min(len, 8 - nacc);
-      const shift = len - take;
-      const part = Math.floor(code / 2 ** shift) & ((1 << take) - 1);
-      acc = (acc << take) | part;
-      nacc += take;
-      len -= take;
-      code = code % 2 ** shift;
-      if (nacc === 8) {
-        out[o++] = acc;
-        acc = 0;
-        nacc = 0;
-      }
+    const len = HUFFMAN_LENGTHS[c] as number;
+    acc = acc * 2 ** len + (HUFFMAN_CODES[c] as number);
+    nacc += len;
+    while (nacc >= 8) {
+      nacc -= 8;
+      const top = Math.floor(acc / 2 ** nacc);
+      out[o++] = top;
+      acc -= top * 2 ** nacc;
     }
   }
-  if (nacc > 0) out[o] = (acc << (8 - nacc)) | ((1 << (8 - nacc)) - 1);
+  // Pad with the most significant bits of EOS (all ones).
+  if (nacc > 0) out[o++] = acc * 2 ** (8 - nacc) + ((1 << (8 - nacc)) - 1);
+  return o;
+}
+
+/** Huffman-encode a latin1 string. */
+export function huffmanEncode(s: string): Buffer {
+  const out = Buffer.alloc(huffmanLength(s));
+  huffmanEncodeInto(s, out, 0);
   return out;
 }
 
@@ -558,18 +566,25 @@ export class ByteWriter {
     }
     this.buf[this.len++] = v;
   }
-  /** A raw (non-Huffman) string literal; the value is latin1 (header values are ASCII). */
+  /**
+   * A string literal (latin1; header values are checked to be): Huffman-coded when that is
+   * shorter, as it is for most text (RFC 7541 §5.2), else raw.
+   */
   str(s: string): void {
+    const hlen = huffmanLength(s);
+    if (hlen < s.length) this.huff(s, hlen);
+    else this.raw(s);
+  }
+  /** A raw (non-Huffman) string literal. */
+  raw(s: string): void {
     this.int(s.length, 7, 0);
     this.ensure(s.length);
     this.len += this.buf.write(s, this.len, 'latin1');
   }
-  /** A Huffman-coded string literal. */
-  huff(s: string): void {
-    const h = huffmanEncode(s);
-    this.int(h.length, 7, 0x80);
-    this.ensure(h.length);
-    h.copy(this.buf, this.len);
-    this.len += h.length;
+  /** A Huffman-coded string literal (`hlen`: its huffmanLength()). */
+  huff(s: string, hlen = huffmanLength(s)): void {
+    this.int(hlen, 7, 0x80);
+    this.ensure(hlen);
+    this.len = huffmanEncodeInto(s, this.buf, this.len);
   }
 }

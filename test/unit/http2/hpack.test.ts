@@ -152,6 +152,28 @@ describe('HPACK: Huffman and malformed input', () => {
     assert.equal(d.decode(b, 0, b.length, [], 1 << 20, 2), HPACK_TOO_LARGE);
   });
 
+  it('encoder: literals are Huffman-coded when that is shorter, raw otherwise', () => {
+    const e = new HpackEncoder();
+    const d = new HpackDecoder();
+    const w = new ByteWriter(16);
+    e.field(w, 'content-type', 'text/html; charset=utf-8');
+    // Static name index 31 with incremental indexing (01 + 6-bit index), then the value.
+    assert.equal(w.buf[0], 0x40 | 31);
+    assert.equal(w.buf[1]! & 0x80, 0x80, 'value Huffman-coded');
+    assert.ok(w.len < 2 + 'text/html; charset=utf-8'.length);
+    const mark = w.len;
+    // Octets whose codes are long (controls, obs-text) would grow: they go raw.
+    const odd = '\x7f\x80\xff\x01';
+    e.field(w, 'x-odd', odd);
+    assert.equal(w.buf[mark], 0x40);
+    assert.equal(w.buf[mark + 1]! & 0x80, 0x80, 'the name x-odd is shorter in Huffman');
+    const out: string[] = [];
+    assert.equal(d.decode(w.buf, 0, w.len, out, 1 << 20, 100), HPACK_OK);
+    assert.deepEqual(out, ['content-type', 'text/html; charset=utf-8', 'x-odd', odd]);
+    const valueAt = w.len - odd.length - 1;
+    assert.equal(w.buf[valueAt], odd.length, 'the odd value is a raw literal');
+  });
+
   it('encoder: repeated fields become one-byte indexes; a smaller peer table is announced', () => {
     const e = new HpackEncoder();
     const d = new HpackDecoder();
