@@ -494,6 +494,7 @@ export class MessageParser {
           memo.skip[k] = 0;
           err = this.memoHit(memo, k);
         } else {
+          this.lineConn = 0;
           err = this.field(buf, pos, end, false);
           if (err === null) this.remember(memo, k, buf, pos, end);
         }
@@ -730,8 +731,6 @@ export class MessageParser {
 
   /** Remember field line `k`, just accepted by field(), for memoHit(). */
   private remember(memo: LineMemo, k: number, buf: Buffer, start: number, end: number): void {
-    const conn = this.lineConn;
-    this.lineConn = 0;
     const old = memo.line[k];
     const misses = memo.misses[k]!;
     if (old !== undefined && misses < MEMO_MAX_MISSES) memo.misses[k] = misses + 1;
@@ -746,7 +745,7 @@ export class MessageParser {
     memo.line[k] = line;
     memo.name[k] = h[h.length - 2]!;
     memo.value[k] = line.slice(this.lineVs, this.lineVe);
-    memo.conn[k] = conn;
+    memo.conn[k] = this.lineConn;
   }
 
   /**

@@ -111,6 +111,23 @@ const cases: Case[] = [
     expect: { keepAlive: false },
   },
   {
+    name: 'a Connection line read before any line was remembered lends its tokens to no other line',
+    prime: head('GET / HTTP/1.0', 'Host: a', 'Connection: keep-alive'),
+    input: head('GET / HTTP/1.0', 'Host: a'),
+    error: null,
+    expect: { keepAlive: false },
+  },
+  {
+    name: 'nor does one read while its position was not being compared',
+    prime:
+      head('GET / HTTP/1.0', 'Connection: close', 'Host: a') +
+      head('GET / HTTP/1.0', 'Connection: keep-alive', 'Host: a') +
+      head('GET / HTTP/1.0', 'Connection: Keep-Alive', 'X-B: 1'),
+    input: head('GET / HTTP/1.0', 'X-A: 1', 'X-B: 1', 'Host: a'),
+    error: null,
+    expect: { keepAlive: false },
+  },
+  {
     name: 'Connection: Upgrade remembered, with Upgrade',
     prime: head('GET / HTTP/1.1', H, 'Connection: keep-alive, Upgrade', 'Upgrade: websocket'),
     input: head('GET / HTTP/1.1', H, 'Connection: keep-alive, Upgrade', 'Upgrade: websocket'),
